@@ -1,0 +1,136 @@
+// Trains the reference Fashion-MNIST network (conv32-pool-conv64-pool-dense128-
+// dropout-dense10) with Adam and reports test accuracy. Progress goes to the
+// terminal; --json prints one JSON object as the last line of stdout.
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <string_view>
+
+#include <strata/strata.hpp>
+
+namespace st = strata;
+
+using reference_net = st::sequential<st::input<28, 28, 1>, st::conv2d<32, 3, st::relu>, st::max_pool<2>,
+                                     st::conv2d<64, 3, st::relu>, st::max_pool<2>, st::flatten,
+                                     st::dense<128, st::relu>, st::dropout<0.5>,
+                                     st::dense<10>>;  // logits
+
+namespace {
+
+struct options {
+    std::size_t epochs = 10, batch = 64, limit = 0, threads = 0;
+    std::uint64_t seed = 42;
+    std::string data_dir;
+    bool json = false;
+};
+
+[[noreturn]] void usage(const std::string& problem) {
+    std::cerr << "fashion_mnist: " << problem << "\n"
+              << "usage: fashion_mnist [--epochs N] [--batch N] [--limit N] [--threads N] [--seed N]\n"
+              << "                     [--data DIR] [--json]\n"
+              << "  --epochs N   training epochs (default 10)\n"
+              << "  --batch N    mini-batch size (default 64)\n"
+              << "  --limit N    train on the first N training images only (default: all 60000)\n"
+              << "  --threads N  worker threads (default: one per core)\n"
+              << "  --seed N     seed for weights, shuffling and dropout (default 42)\n"
+              << "  --data DIR   directory with the Fashion-MNIST IDX files (default: $STRATA_DATA,\n"
+              << "               then /usr/share/datasets/fashion-mnist)\n"
+              << "  --json       print one JSON object with the results as the last line\n";
+    std::exit(2);
+}
+
+std::uint64_t parse_number(std::string_view flag, const char* text, bool allow_zero) {
+    std::uint64_t v = 0;
+    const std::string_view s(text);
+    const auto [end, err] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (err != std::errc{} || end != s.data() + s.size() || (!allow_zero && v == 0))
+        usage(std::string(flag) + " expects a " + (allow_zero ? "non-negative" : "positive") +
+              " whole number, got '" + std::string(s) + "'");
+    return v;
+}
+
+options parse(int argc, char** argv) {
+    options o;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        auto value = [&]() -> const char* {
+            if (i + 1 >= argc) usage(std::string(a) + " needs a value");
+            return argv[++i];
+        };
+        if (a == "--epochs")
+            o.epochs = parse_number(a, value(), false);
+        else if (a == "--batch")
+            o.batch = parse_number(a, value(), false);
+        else if (a == "--limit")
+            o.limit = parse_number(a, value(), false);
+        else if (a == "--threads")
+            o.threads = parse_number(a, value(), false);
+        else if (a == "--seed")
+            o.seed = parse_number(a, value(), true);
+        else if (a == "--data")
+            o.data_dir = value();
+        else if (a == "--json")
+            o.json = true;
+        else if (a == "--help" || a == "-h")
+            usage("trains a CNN on Fashion-MNIST");
+        else
+            usage("unknown option '" + std::string(a) + "'");
+    }
+    return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const options opt = parse(argc, argv);
+    // With --json, stdout carries only the JSON line; people still see progress on stderr.
+    std::ostream& human = opt.json ? std::cerr : std::cout;
+    try {
+        auto data = st::data::fashion_mnist(opt.data_dir);
+        if (opt.limit && opt.limit < data.train.size()) data.train = st::data::take(data.train, opt.limit);
+
+        reference_net net{st::seed{opt.seed}};
+        human << st::summary(net) << "training on " << data.train.size() << " images, testing on "
+              << data.test.size() << "\n";
+
+        const st::loss::sparse_categorical_crossentropy loss{.from_logits = true};
+        const auto history =
+            st::fit(net, data.train, loss, st::optim::adam{.lr = 1e-3}, st::epochs{opt.epochs},
+                    st::batch_size{opt.batch}, st::seed{opt.seed}, st::threads{opt.threads},
+                    st::validation{data.test}, st::progress{human});
+        const auto test = st::evaluate(net, data.test, loss, st::threads{opt.threads});
+        const double seconds = history.train_seconds();
+        const double images = static_cast<double>(data.train.size() * history.epochs.size());
+        human << std::fixed << std::setprecision(4) << "test accuracy " << test.accuracy << ", test loss "
+              << test.loss << "; trained " << history.epochs.size() << " epochs in " << std::setprecision(1)
+              << seconds << " s (" << std::setprecision(0) << images / seconds << " images/s)\n";
+        if (history.stopped_early()) human << history.stop_reason << "\n";
+
+        if (opt.json) {
+            std::ostringstream j;
+            j << std::setprecision(6) << "{\"test_accuracy\": " << test.accuracy
+              << ", \"test_loss\": " << test.loss << ", \"epochs\": " << history.epochs.size()
+              << ", \"train_seconds\": " << seconds << ", \"train_images_per_second\": " << images / seconds
+              << ", \"train_images\": " << data.train.size() << ", \"batch\": " << opt.batch
+              << ", \"seed\": " << opt.seed
+              << ", \"stopped_early\": " << (history.stopped_early() ? "true" : "false")
+              << ", \"history\": [";
+            for (std::size_t i = 0; i < history.epochs.size(); ++i) {
+                const auto& e = history.epochs[i];
+                j << (i ? ", " : "") << "{\"epoch\": " << e.epoch << ", \"loss\": " << e.loss
+                  << ", \"accuracy\": " << e.accuracy << ", \"val_loss\": " << e.val_loss
+                  << ", \"val_accuracy\": " << e.val_accuracy << ", \"seconds\": " << e.seconds << "}";
+            }
+            j << "]}";
+            std::cout << j.str() << std::endl;
+        }
+        return history.stopped_early() ? 1 : 0;
+    } catch (const std::exception& e) {
+        std::cerr << "fashion_mnist: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,103 @@
+// The one place strata names xsimd directly. It bridges xsimd 8.1 (Debian
+// bookworm) and xsimd 9+ (ConanCenter), which renamed hadd to reduce_add, and
+// gives scalar overloads so element-wise code is written once for T and batch.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <type_traits>
+
+#include <xsimd/xsimd.hpp>
+
+namespace strata::simd {
+
+// The architecture the user's compiler flags select (never forced by strata).
+using arch = xsimd::default_arch;
+
+template <class T>
+using batch = xsimd::batch<T, arch>;
+
+template <class T>
+inline constexpr std::size_t width = batch<T>::size;
+
+// 32 vector registers with AVX-512, 16 otherwise; register tiles size from this.
+inline constexpr std::size_t vector_registers = sizeof(batch<float>) >= 64 ? 32 : 16;
+
+template <class T>
+inline T reduce_add(const batch<T>& b) noexcept {
+#if XSIMD_VERSION_MAJOR >= 9
+    return xsimd::reduce_add(b);
+#else
+    return xsimd::hadd(b);
+#endif
+}
+
+template <class T>
+inline batch<T> load(const T* p) noexcept {
+    return batch<T>::load_unaligned(p);
+}
+
+template <class T>
+inline void store(T* p, const batch<T>& b) noexcept {
+    b.store_unaligned(p);
+}
+
+// Scalar and batch spellings of the functions activations use, so an
+// activation's formula is written once and runs in both the kernel and the
+// reference loop.
+template <class T, std::enable_if_t<std::is_floating_point_v<T>, int> = 0>
+inline T max(T a, T b) noexcept {
+    return a > b ? a : b;
+}
+template <class T>
+inline batch<T> max(const batch<T>& a, const batch<T>& b) noexcept {
+    return xsimd::max(a, b);
+}
+
+template <class T, std::enable_if_t<std::is_floating_point_v<T>, int> = 0>
+inline T exp(T a) noexcept {
+    return std::exp(a);
+}
+template <class T>
+inline batch<T> exp(const batch<T>& a) noexcept {
+    return xsimd::exp(a);
+}
+
+template <class T, std::enable_if_t<std::is_floating_point_v<T>, int> = 0>
+inline T tanh(T a) noexcept {
+    return std::tanh(a);
+}
+template <class T>
+inline batch<T> tanh(const batch<T>& a) noexcept {
+    return xsimd::tanh(a);
+}
+
+template <class T, std::enable_if_t<std::is_floating_point_v<T>, int> = 0>
+inline T positive_select(T cond, T if_positive, T otherwise) noexcept {
+    return cond > T(0) ? if_positive : otherwise;
+}
+template <class T>
+inline batch<T> positive_select(const batch<T>& cond, const batch<T>& if_positive,
+                                const batch<T>& otherwise) noexcept {
+    return xsimd::select(cond > batch<T>(T(0)), if_positive, otherwise);
+}
+
+// Applies f to n elements: vectors first, then a scalar tail through the same f.
+template <class T, class F>
+inline void transform(const T* in, T* out, std::size_t n, F f) noexcept {
+    constexpr std::size_t w = width<T>;
+    std::size_t i = 0;
+    for (; i + w <= n; i += w) store(out + i, f(load(in + i)));
+    for (; i < n; ++i) out[i] = f(in[i]);
+}
+
+// out[i] = f(a[i], b[i]) over n elements, vectors then scalar tail.
+template <class T, class F>
+inline void transform(const T* a, const T* b, T* out, std::size_t n, F f) noexcept {
+    constexpr std::size_t w = width<T>;
+    std::size_t i = 0;
+    for (; i + w <= n; i += w) store(out + i, f(load(a + i), load(b + i)));
+    for (; i < n; ++i) out[i] = f(a[i], b[i]);
+}
+
+}  // namespace strata::simd

@@ -1,0 +1,72 @@
+// Fully connected layer over a flat input: dense<Units, Activation, options...>
+// with use_bias/no_bias and an initializer. Weights are stored [input][unit] so
+// the batch forward pass is one matrix product.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+#include "../init/initializers.hpp"
+#include "../simd/gemm.hpp"
+#include "activation.hpp"
+#include "conv2d.hpp"
+#include "layer.hpp"
+
+namespace strata {
+
+template <class T, class In, std::size_t Units, class Activation, bool Bias, class Init>
+struct dense_layer {
+    static_assert(is_flat_shape<In>,
+                  "dense expects a flat input: put strata::flatten (or global_avg_pool) before it");
+    static constexpr std::size_t inputs = In::size;
+    using in_shape = In;
+    using out_shape = shape<Units>;
+    static constexpr std::string_view name = "dense";
+    static constexpr std::size_t weight_count = inputs * Units;
+    static constexpr std::size_t bias_count = Bias ? Units : 0;
+    static constexpr std::size_t param_count = weight_count + bias_count;
+
+    static std::size_t workspace_size(std::size_t) { return 0; }
+    void bind_parameters(T* p) { params_ = p; }
+    void initialize(rng& r) {
+        Init::fill(params_, weight_count, inputs, Units, r);
+        std::fill_n(params_ + weight_count, bias_count, T(0));
+    }
+    T* weights() noexcept { return params_; }
+    const T* weights() const noexcept { return params_; }
+    T* bias() noexcept { return Bias ? params_ + weight_count : nullptr; }
+    const T* bias() const noexcept { return Bias ? params_ + weight_count : nullptr; }
+
+    void forward(const T* in, T* out, std::size_t n, const pass_context<T>&) const {
+        simd::gemm<T>(n, Units, inputs, {in, inputs, false, weights(), Units, false, out, Units}, false);
+        detail::bias_activation_forward<T, Activation>(out, bias(), n, Units);
+    }
+
+    void backward(const T* in, const T* out, T* dout, T* din, T* dparams, std::size_t n,
+                  const pass_context<T>&) const {
+        detail::bias_activation_backward<T, Activation>(out, dout, Bias ? dparams + weight_count : nullptr, n,
+                                                        Units);
+        simd::gemm<T>(inputs, Units, n, {in, inputs, true, dout, Units, false, dparams, Units}, true);
+        if (din)
+            simd::gemm<T>(n, inputs, Units, {dout, Units, false, weights(), Units, true, din, inputs}, false);
+    }
+
+private:
+    T* params_ = nullptr;
+};
+
+template <std::size_t Units, class Activation = identity, class... Options>
+struct dense {
+    static_assert(Units >= 1, "dense needs at least one unit");
+    static_assert(
+        (detail::allowed_kinds<bias_option_kind, initializer_option_kind>::template accepts<Options>() &&
+         ...),
+        "dense options are use_bias or no_bias and an initializer from strata::init");
+    using initializer = option_t<initializer_option_kind, init::glorot_uniform, Options...>;
+    static constexpr bool bias = option_t<bias_option_kind, use_bias, Options...>::value;
+
+    template <class T, class In>
+    using bind = dense_layer<T, In, Units, Activation, bias, initializer>;
+};
+
+}  // namespace strata

@@ -1,0 +1,118 @@
+// The layer protocol, stated once. A layer *spec* is what users write inside
+// sequential<...> (conv2d<32, 3, relu>); the network binds each spec to the
+// scalar type and the shape that reaches it:
+//
+//   template <class T, class InShape> using bind = <bound layer type>;
+//
+// A bound layer provides
+//   using in_shape, out_shape;                   // compile-time shapes
+//   static constexpr std::string_view name;      // as shown by summary()
+//   static constexpr std::size_t param_count;    // trainable scalars
+//   static std::size_t workspace_size(std::size_t n);  // scratch T per call of n samples
+//   void bind_parameters(T* params);             // its slice of the network's flat buffer
+//   void initialize(rng&);                       // fresh weights from a seed
+//   void forward(const T* in, T* out, std::size_t n, const pass_context<T>&);
+//   void backward(const T* in, const T* out, T* dout, T* din, T* dparams,
+//                 std::size_t n, const pass_context<T>&);
+// where in/out hold n samples back to back (NHWC), backward may overwrite
+// dout, writes din (skipped when din is null: the first layer) and *adds*
+// parameter gradients into dparams. The workspace given to forward is handed
+// unchanged to the matching backward, so a layer can keep im2col columns or a
+// dropout mask there. Layers hold no per-call state, so each thread can run
+// its own slice of the batch through the same layer object.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "../core/random.hpp"
+#include "../core/shape.hpp"
+
+namespace strata {
+
+template <class T>
+struct pass_context {
+    bool training = false;
+    std::uint64_t step_seed = 0;   // changes every step; mixed with the sample index
+    std::size_t first_sample = 0;  // index of this slice's first sample in the batch
+    std::size_t layer_index = 0;
+    T* workspace = nullptr;
+};
+
+// The marker users write first: the shape of one input sample.
+template <std::size_t... Dims>
+struct input {
+    using shape_type = shape<Dims...>;
+};
+
+template <class T>
+inline constexpr bool is_input_v = false;
+template <std::size_t... D>
+inline constexpr bool is_input_v<input<D...>> = true;
+
+// Layer options (stride, padding, bias, initializer) are types tagged with
+// their kind, so conv2d<32, 3, relu, same, stride<2>> reads like Keras and
+// the options may come in any order.
+struct stride_option_kind {};
+struct padding_option_kind {};
+struct bias_option_kind {};
+struct initializer_option_kind {};
+
+template <std::size_t S>
+struct stride {
+    static_assert(S >= 1, "stride must be at least 1");
+    using option_kind = stride_option_kind;
+    static constexpr std::size_t value = S;
+};
+struct valid {
+    using option_kind = padding_option_kind;
+    static constexpr bool is_same = false;
+};
+struct same {
+    using option_kind = padding_option_kind;
+    static constexpr bool is_same = true;
+};
+struct use_bias {
+    using option_kind = bias_option_kind;
+    static constexpr bool value = true;
+};
+struct no_bias {
+    using option_kind = bias_option_kind;
+    static constexpr bool value = false;
+};
+
+namespace detail {
+
+template <class Kind, class Default, class... Options>
+struct find_option {
+    using type = Default;
+};
+template <class Kind, class Default, class First, class... Rest>
+struct find_option<Kind, Default, First, Rest...> {
+    using type = std::conditional_t<std::is_same_v<typename First::option_kind, Kind>, First,
+                                    typename find_option<Kind, Default, Rest...>::type>;
+};
+
+template <class Option, class = void>
+struct has_option_kind : std::false_type {};
+template <class Option>
+struct has_option_kind<Option, std::void_t<typename Option::option_kind>> : std::true_type {};
+
+template <class... Kinds>
+struct allowed_kinds {
+    template <class Option>
+    static constexpr bool accepts() {
+        if constexpr (has_option_kind<Option>::value)
+            return (std::is_same_v<typename Option::option_kind, Kinds> || ...);
+        else
+            return false;
+    }
+};
+
+}  // namespace detail
+
+template <class Kind, class Default, class... Options>
+using option_t = typename detail::find_option<Kind, Default, Options...>::type;
+
+}  // namespace strata

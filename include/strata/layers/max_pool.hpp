@@ -1,0 +1,85 @@
+// Max pooling over Pool x Pool windows (stride defaults to Pool). Backward
+// finds each window's first maximum again instead of storing indices; ties go
+// to the first in row-major order, as in PyTorch.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <string_view>
+
+#include "../core/simd.hpp"
+#include "layer.hpp"
+#include "pooling.hpp"
+
+namespace strata {
+
+template <class T, class In, std::size_t Pool, std::size_t Stride>
+struct max_pool_layer {
+    using geometry = detail::pool_geometry<In, Pool, Stride>;
+    static constexpr std::size_t H = geometry::H, W = geometry::W, C = geometry::C;
+    static constexpr std::size_t OH = geometry::OH, OW = geometry::OW;
+    using in_shape = In;
+    using out_shape = typename geometry::out_shape;
+    static constexpr std::string_view name = "max_pool";
+    static constexpr std::size_t param_count = 0;
+    static std::size_t workspace_size(std::size_t) { return 0; }
+    void bind_parameters(T*) {}
+    void initialize(rng&) {}
+
+    void forward(const T* in, T* out, std::size_t n, const pass_context<T>&) const {
+        constexpr std::size_t w = simd::width<T>;
+        for (std::size_t s = 0; s < n; ++s) {
+            const T* image = in + s * In::size;
+            T* pooled = out + s * out_shape::size;
+            for (std::size_t oy = 0; oy < OH; ++oy)
+                for (std::size_t ox = 0; ox < OW; ++ox) {
+                    T* dst = pooled + (oy * OW + ox) * C;
+                    std::size_t c = 0;
+                    for (; c + w <= C; c += w) {
+                        auto best = simd::load(image + geometry::in_offset(oy, ox, 0, 0) + c);
+                        for (std::size_t ky = 0; ky < Pool; ++ky)
+                            for (std::size_t kx = 0; kx < Pool; ++kx)
+                                best = simd::max(best,
+                                                 simd::load(image + geometry::in_offset(oy, ox, ky, kx) + c));
+                        simd::store(dst + c, best);
+                    }
+                    for (; c < C; ++c) {
+                        T best = image[geometry::in_offset(oy, ox, 0, 0) + c];
+                        for (std::size_t ky = 0; ky < Pool; ++ky)
+                            for (std::size_t kx = 0; kx < Pool; ++kx)
+                                best = std::max(best, image[geometry::in_offset(oy, ox, ky, kx) + c]);
+                        dst[c] = best;
+                    }
+                }
+        }
+    }
+
+    void backward(const T* in, const T*, T* dout, T* din, T*, std::size_t n, const pass_context<T>&) const {
+        if (!din) return;
+        std::fill_n(din, n * In::size, T(0));
+        for (std::size_t s = 0; s < n; ++s) {
+            const T* image = in + s * In::size;
+            T* dimage = din + s * In::size;
+            const T* grad = dout + s * out_shape::size;
+            for (std::size_t oy = 0; oy < OH; ++oy)
+                for (std::size_t ox = 0; ox < OW; ++ox)
+                    for (std::size_t c = 0; c < C; ++c) {
+                        std::size_t best_at = geometry::in_offset(oy, ox, 0, 0) + c;
+                        for (std::size_t ky = 0; ky < Pool; ++ky)
+                            for (std::size_t kx = 0; kx < Pool; ++kx) {
+                                const std::size_t at = geometry::in_offset(oy, ox, ky, kx) + c;
+                                if (image[at] > image[best_at]) best_at = at;
+                            }
+                        dimage[best_at] += grad[(oy * OW + ox) * C + c];
+                    }
+        }
+    }
+};
+
+template <std::size_t Pool, std::size_t Stride = Pool>
+struct max_pool {
+    template <class T, class In>
+    using bind = max_pool_layer<T, In, Pool, Stride>;
+};
+
+}  // namespace strata

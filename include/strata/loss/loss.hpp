@@ -1,0 +1,57 @@
+// The loss protocol. A loss is a policy object with run-time settings
+// (from_logits, ...) and, for n samples of `outputs` predictions each:
+//   static constexpr std::string_view name;
+//   static constexpr bool has_accuracy;          // false for regression losses
+//   std::size_t target_width(std::size_t outputs) const;  // values of y per sample
+//   void check_targets(const T* y, std::size_t n, std::size_t outputs) const;  // usage_error on bad y
+//   double evaluate(const T* pred, const T* y, std::size_t n, std::size_t outputs,
+//                   T* grad, T grad_scale) const;
+//     returns the *sum* of the n per-sample losses and, when grad is not null,
+//     writes grad_scale * d(per-sample loss)/d(pred) into it;
+//   double accuracy_sum(const T* pred, const T* y, std::size_t n, std::size_t outputs) const;
+//     returns the sum of per-sample accuracies (1/0 for classification).
+#pragma once
+
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "../core/error.hpp"
+
+namespace strata {
+
+template <class L, class T = float>
+concept loss_function = requires(const L& loss, const T* p, T* g, std::size_t n) {
+    { L::name } -> std::convertible_to<std::string_view>;
+    { L::has_accuracy } -> std::convertible_to<bool>;
+    { loss.target_width(n) } -> std::convertible_to<std::size_t>;
+    loss.check_targets(p, n, n);
+    { loss.evaluate(p, p, n, n, g, T(1)) } -> std::convertible_to<double>;
+    { loss.accuracy_sum(p, p, n, n) } -> std::convertible_to<double>;
+};
+
+namespace detail {
+
+// Keras' clipping of probabilities before taking logs.
+inline constexpr double probability_epsilon = 1e-7;
+
+template <class T>
+std::size_t argmax(const T* x, std::size_t n) {
+    std::size_t best = 0;
+    for (std::size_t i = 1; i < n; ++i)
+        if (x[i] > x[best]) best = i;
+    return best;
+}
+
+template <class T>
+void check_finite_targets(const T* y, std::size_t count, std::string_view loss) {
+    for (std::size_t i = 0; i < count; ++i)
+        if (!std::isfinite(static_cast<double>(y[i])))
+            throw usage_error(std::string(loss) + ": target value " + std::to_string(i) + " is not finite");
+}
+
+}  // namespace detail
+
+}  // namespace strata

@@ -1,0 +1,245 @@
+// sequential<input<H, W, C>, Layers...>: a network whose layer list and every
+// shape are types. Layers are bound in order to the shape the previous one
+// produces, so a wrong composition is a compile error, and all parameters
+// live in one flat aligned buffer that optimizers update in a single loop.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstring>
+#include <span>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "../core/aligned_buffer.hpp"
+#include "../core/error.hpp"
+#include "../core/random.hpp"
+#include "../core/thread_pool.hpp"
+#include "../layers/layer.hpp"
+
+namespace strata {
+
+namespace detail {
+
+template <class T, class In, class... Specs>
+struct bind_layers {
+    using type = std::tuple<>;
+    using out_shape = In;
+};
+template <class T, class In, class Spec, class... Rest>
+struct bind_layers<T, In, Spec, Rest...> {
+    using layer = typename Spec::template bind<T, In>;
+    using next = bind_layers<T, typename layer::out_shape, Rest...>;
+    using type =
+        decltype(std::tuple_cat(std::declval<std::tuple<layer>>(), std::declval<typename next::type>()));
+    using out_shape = typename next::out_shape;
+};
+
+template <class First, class... Rest>
+struct first_of {
+    using type = First;
+};
+
+}  // namespace detail
+
+template <class T, class Input, class... Specs>
+class basic_sequential {
+    static_assert(is_input_v<Input>,
+                  "the first entry of a sequential must be strata::input<height, width, channels> "
+                  "(or strata::input<features> for flat data)");
+    static_assert(sizeof...(Specs) >= 1, "a sequential needs at least one layer after its input");
+    static_assert(std::is_floating_point_v<T>, "strata networks compute in float or double");
+
+public:
+    using scalar_type = T;
+    using layers_tuple = typename detail::bind_layers<T, typename Input::shape_type, Specs...>::type;
+    using in_shape = typename Input::shape_type;
+    using out_shape = typename detail::bind_layers<T, in_shape, Specs...>::out_shape;
+    static constexpr std::size_t layer_count = sizeof...(Specs);
+    template <std::size_t I>
+    using layer_type = std::tuple_element_t<I, layers_tuple>;
+
+private:
+    template <std::size_t... I>
+    static constexpr auto param_offsets_impl(std::index_sequence<I...>) {
+        // Each layer's slice starts on a cache line so kernels see aligned weights.
+        std::array<std::size_t, layer_count + 1> offsets{};
+        const std::array<std::size_t, layer_count> counts{layer_type<I>::param_count...};
+        for (std::size_t i = 0; i < layer_count; ++i)
+            offsets[i + 1] = offsets[i] + round_up_to_line<T>(counts[i]);
+        return offsets;
+    }
+    template <std::size_t... I>
+    static constexpr auto out_sizes_impl(std::index_sequence<I...>) {
+        return std::array<std::size_t, layer_count>{layer_type<I>::out_shape::size...};
+    }
+
+public:
+    static constexpr auto param_offsets = param_offsets_impl(std::make_index_sequence<layer_count>{});
+    static constexpr std::size_t param_count = [] {
+        std::size_t total = 0;
+        [&]<std::size_t... I>(std::index_sequence<I...>) { ((total += layer_type<I>::param_count), ...); }
+        (std::make_index_sequence<layer_count>{});
+        return total;
+    }();
+    static constexpr auto out_sizes = out_sizes_impl(std::make_index_sequence<layer_count>{});
+    // Largest value (or gradient) per sample that crosses any layer boundary.
+    static constexpr std::size_t widest = [] {
+        std::size_t w = in_shape::size;
+        for (auto s : out_sizes) w = s > w ? s : w;
+        return w;
+    }();
+
+    explicit basic_sequential(seed s = {}) {
+        params_.resize(param_offsets[layer_count]);
+        bind_all();
+        initialize(s);
+    }
+    basic_sequential(const basic_sequential& o) : params_(o.params_), layers_(o.layers_) { bind_all(); }
+    basic_sequential& operator=(const basic_sequential& o) {
+        if (this != &o) {
+            params_ = o.params_;
+            layers_ = o.layers_;
+            bind_all();
+        }
+        return *this;
+    }
+
+    // Fresh weights; the same seed gives the same weights.
+    void initialize(seed s) {
+        params_.fill_zero();
+        for_each_layer([&](auto& layer, std::size_t i) {
+            rng r(mix_keys(s.value, i));
+            layer.initialize(r);
+        });
+    }
+
+    template <std::size_t I>
+    layer_type<I>& layer() noexcept {
+        return std::get<I>(layers_);
+    }
+    template <std::size_t I>
+    const layer_type<I>& layer() const noexcept {
+        return std::get<I>(layers_);
+    }
+
+    // Every trainable scalar, layer after layer (with padding between layers
+    // that stays zero and takes no gradient).
+    std::span<T> parameters() noexcept { return params_.span(); }
+    std::span<const T> parameters() const noexcept { return params_.span(); }
+    template <std::size_t I>
+    std::span<T> layer_parameters() noexcept {
+        return {params_.data() + param_offsets[I], layer_type<I>::param_count};
+    }
+
+    // Applies f(layer, index) to each layer in order.
+    template <class F>
+    void for_each_layer(F&& f) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) { (f(std::get<I>(layers_), I), ...); }
+        (std::make_index_sequence<layer_count>{});
+    }
+    template <class F>
+    void for_each_layer(F&& f) const {
+        [&]<std::size_t... I>(std::index_sequence<I...>) { (f(std::get<I>(layers_), I), ...); }
+        (std::make_index_sequence<layer_count>{});
+    }
+
+    // One thread's buffers for a slice of the batch: every layer's output
+    // (kept for backward), two ping-pong gradient buffers, the layers'
+    // workspaces and this thread's parameter gradients. Sized once per
+    // largest slice, so steady-state steps allocate nothing.
+    struct replica {
+        aligned_buffer<T> activations, grad_a, grad_b, workspace, gradients;
+        std::array<std::size_t, layer_count + 1> activation_offsets{}, workspace_offsets{};
+        std::size_t capacity = 0;
+
+        void reserve(std::size_t n) {
+            if (n <= capacity) return;
+            activation_offsets[0] = 0;
+            for (std::size_t i = 0; i < layer_count; ++i)
+                activation_offsets[i + 1] = activation_offsets[i] + round_up_to_line<T>(n * out_sizes[i]);
+            workspace_offsets[0] = 0;
+            [&]<std::size_t... I>(std::index_sequence<I...>) {
+                ((workspace_offsets[I + 1] =
+                      workspace_offsets[I] + round_up_to_line<T>(layer_type<I>::workspace_size(n))),
+                 ...);
+            }
+            (std::make_index_sequence<layer_count>{});
+            activations.resize(activation_offsets[layer_count]);
+            workspace.resize(workspace_offsets[layer_count]);
+            grad_a.resize(n * widest);
+            grad_b.resize(n * widest);
+            gradients.resize(param_offsets[layer_count]);
+            capacity = n;
+        }
+        T* output(std::size_t layer) noexcept { return activations.data() + activation_offsets[layer]; }
+    };
+
+    // Runs n samples through every layer; returns the last layer's output
+    // (n x out_shape::size) inside the replica.
+    const T* forward(replica& r, const T* in, std::size_t n, bool training, std::uint64_t step_seed,
+                     std::size_t first_sample) const {
+        r.reserve(n);
+        const T* x = in;
+        for_each_layer([&](const auto& layer, std::size_t i) {
+            T* out = r.output(i);
+            layer.forward(x, out, n, context(r, i, training, step_seed, first_sample));
+            x = out;
+        });
+        return x;
+    }
+
+    // Back-propagates dloss/doutput, which the caller wrote into r.grad_a,
+    // through the layers of the last forward(r, in, n, training=true, ...),
+    // adding parameter gradients into r.gradients.
+    void backward(replica& r, const T* in, std::size_t n, std::uint64_t step_seed,
+                  std::size_t first_sample) const {
+        T* dout = r.grad_a.data();
+        T* din = r.grad_b.data();
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (backward_layer<layer_count - 1 - I>(r, in, dout, din, n, step_seed, first_sample), ...);
+        }
+        (std::make_index_sequence<layer_count>{});
+    }
+
+private:
+    template <std::size_t I>
+    void backward_layer(replica& r, const T* in, T*& dout, T*& din, std::size_t n, std::uint64_t step_seed,
+                        std::size_t first_sample) const {
+        const T* layer_in = I == 0 ? in : r.output(I - 1);
+        std::get<I>(layers_).backward(layer_in, r.output(I), dout, I == 0 ? nullptr : din,
+                                      r.gradients.data() + param_offsets[I], n,
+                                      context(r, I, true, step_seed, first_sample));
+        std::swap(dout, din);
+    }
+
+    static pass_context<T> context(replica& r, std::size_t layer, bool training, std::uint64_t step_seed,
+                                   std::size_t first_sample) {
+        return {training, step_seed, first_sample, layer, r.workspace.data() + r.workspace_offsets[layer]};
+    }
+
+    void bind_all() {
+        for_each_layer(
+            [&](auto& layer, std::size_t i) { layer.bind_parameters(params_.data() + param_offsets[i]); });
+    }
+
+    aligned_buffer<T> params_;
+    layers_tuple layers_;
+};
+
+// The float network users write: sequential<input<28, 28, 1>, conv2d<...>, ...>.
+template <class Input, class... Specs>
+using sequential = basic_sequential<float, Input, Specs...>;
+
+template <class Net>
+concept network = requires {
+    typename Net::scalar_type;
+    typename Net::in_shape;
+    typename Net::out_shape;
+    Net::param_count;
+};
+
+}  // namespace strata

@@ -1,0 +1,79 @@
+// summary(net): a table like Keras' model.summary() — each layer's name,
+// output shape and parameter count, then the totals — from compile-time facts.
+#pragma once
+
+#include <cstddef>
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "sequential.hpp"
+
+namespace strata {
+
+struct summary_row {
+    std::string_view layer;
+    std::string output_shape;
+    std::size_t params;
+};
+
+template <class Net>
+struct network_summary {
+    static constexpr std::size_t total_params = Net::param_count;
+    std::array<summary_row, Net::layer_count> rows;
+};
+
+namespace detail {
+inline std::string with_thousands(std::size_t v) {
+    std::string digits = std::to_string(v), out;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return out;
+}
+}  // namespace detail
+
+template <class T, class Input, class... Layers>
+network_summary<basic_sequential<T, Input, Layers...>> summary(const basic_sequential<T, Input, Layers...>&) {
+    using Net = basic_sequential<T, Input, Layers...>;
+    network_summary<Net> s;
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        ((s.rows[I] = summary_row{Net::template layer_type<I>::name,
+                                  Net::template layer_type<I>::out_shape::to_string(),
+                                  Net::template layer_type<I>::param_count}),
+         ...);
+    }
+    (std::make_index_sequence<Net::layer_count>{});
+    return s;
+}
+
+template <class Net>
+std::ostream& operator<<(std::ostream& os, const network_summary<Net>& s) {
+    constexpr int name_w = 24, shape_w = 20, param_w = 12;
+    const std::string rule(name_w + shape_w + param_w, '=');
+    const std::string thin(name_w + shape_w + param_w, '_');
+    std::ostringstream out;
+    out << "Model: sequential, input " << Net::in_shape::to_string() << "\n" << thin << "\n";
+    auto row = [&](std::string_view a, std::string_view b, std::string_view c) {
+        out << a << std::string(a.size() < name_w ? name_w - a.size() : 1, ' ') << b
+            << std::string(b.size() < shape_w ? shape_w - b.size() : 1, ' ')
+            << std::string(c.size() < param_w ? param_w - c.size() : 0, ' ') << c << "\n";
+    };
+    row("Layer (type)", "Output Shape", "Param #");
+    out << rule << "\n";
+    for (std::size_t i = 0; i < s.rows.size(); ++i) {
+        const auto& r = s.rows[i];
+        row(std::string(r.layer) + "_" + std::to_string(i), r.output_shape, detail::with_thousands(r.params));
+    }
+    out << rule << "\n"
+        << "Total params: " << detail::with_thousands(s.total_params) << "\n"
+        << "Trainable params: " << detail::with_thousands(s.total_params) << "\n"
+        << "Non-trainable params: 0\n"
+        << thin << "\n";
+    return os << out.str();
+}
+
+}  // namespace strata

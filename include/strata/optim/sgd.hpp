@@ -1,0 +1,64 @@
+// Stochastic gradient descent with optional momentum and Nesterov momentum,
+// in PyTorch's formulation (v = mu v + g; p -= lr v, or p -= lr (g + mu v)
+// with Nesterov), which equals Keras' for a constant learning rate.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <stdexcept>
+
+#include "../core/aligned_buffer.hpp"
+#include "../core/simd.hpp"
+#include "optimizer.hpp"
+
+namespace strata::optim {
+
+struct sgd {
+    double lr = 0.01;
+    double momentum = 0.0;
+    bool nesterov = false;
+
+    template <class T>
+    struct state_type {
+        aligned_buffer<T> velocity;
+    };
+
+    template <class T>
+    state_type<T> make_state(std::size_t n) const {
+        if (!(lr > 0)) throw std::invalid_argument("sgd: lr must be positive");
+        if (!(momentum >= 0 && momentum < 1)) throw std::invalid_argument("sgd: momentum must be in [0, 1)");
+        if (nesterov && momentum == 0) throw std::invalid_argument("sgd: nesterov needs a momentum > 0");
+        state_type<T> s;
+        if (momentum > 0) s.velocity.resize(n);
+        return s;
+    }
+
+    template <class T>
+    void step(std::span<T> params, std::span<const T> grads, state_type<T>& s) const {
+        using V = simd::batch<T>;
+        constexpr std::size_t w = simd::width<T>;
+        const std::size_t n = params.size();
+        T* p = params.data();
+        const T* g = grads.data();
+        const T rate = static_cast<T>(lr), mu = static_cast<T>(momentum);
+        if (momentum == 0) {
+            simd::transform(p, g, p, n, [rate](auto x, auto d) { return x - decltype(x)(rate) * d; });
+            return;
+        }
+        T* v = s.velocity.data();
+        std::size_t i = 0;
+        for (; i + w <= n; i += w) {
+            const V gi = simd::load(g + i);
+            const V vi = xsimd::fma(V(mu), simd::load(v + i), gi);
+            simd::store(v + i, vi);
+            const V direction = nesterov ? xsimd::fma(V(mu), vi, gi) : vi;
+            simd::store(p + i, simd::load(p + i) - V(rate) * direction);
+        }
+        for (; i < n; ++i) {
+            v[i] = mu * v[i] + g[i];
+            p[i] -= rate * (nesterov ? g[i] + mu * v[i] : v[i]);
+        }
+    }
+};
+
+}  // namespace strata::optim

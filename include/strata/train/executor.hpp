@@ -1,0 +1,157 @@
+// Runs a network over a batch on a thread pool: each thread takes a contiguous
+// slice of the batch through its own replica buffers, and the per-thread
+// parameter gradients are then summed in parallel by parameter range. After
+// the first batch of a given size, a step allocates nothing.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "../core/aligned_buffer.hpp"
+#include "../core/thread_pool.hpp"
+#include "../model/sequential.hpp"
+
+namespace strata {
+
+namespace detail {
+template <class T>
+bool all_finite(std::span<const T> values) {
+    // x * 0 is 0 for finite x and NaN for Inf or NaN; a sum keeps the loop vectorisable.
+    T probe = 0;
+    for (T v : values) probe += v * T(0);
+    return probe == T(0);
+}
+}  // namespace detail
+
+struct batch_stats {
+    double loss_sum = 0;      // sum of per-sample losses
+    double accuracy_sum = 0;  // sum of per-sample accuracies
+    bool finite = true;       // loss and every gradient are finite
+};
+
+template <class Net>
+class executor {
+public:
+    using T = typename Net::scalar_type;
+    static constexpr std::size_t inputs = Net::in_shape::size;
+    static constexpr std::size_t outputs = Net::out_shape::size;
+
+    explicit executor(threads t = {}) : pool_(t), replicas_(pool_.size()) {
+        gradients_.resize(Net::param_offsets[Net::layer_count]);
+    }
+
+    std::size_t thread_count() const noexcept { return pool_.size(); }
+
+    // Forward + loss + backward on n samples in training mode; gradients()
+    // then holds d(mean loss)/d(parameters).
+    template <class Loss>
+    batch_stats train_batch(const Net& net, const T* x, const T* y, std::size_t n, const Loss& loss,
+                            std::uint64_t step_seed) {
+        const std::size_t tw = loss.target_width(outputs);
+        const std::size_t slices = slice_count(n);
+        const T grad_scale = T(1) / static_cast<T>(n);
+        auto work = [&](std::size_t i) {
+            const auto [first, count] = slice(i, slices, n);
+            auto& r = replicas_[i];
+            r.reserve(count);
+            r.gradients.fill_zero();
+            const T* out = net.forward(r, x + first * inputs, count, true, step_seed, first);
+            partial_[i].loss_sum =
+                loss.evaluate(out, y + first * tw, count, outputs, r.grad_a.data(), grad_scale);
+            partial_[i].accuracy_sum = loss.accuracy_sum(out, y + first * tw, count, outputs);
+            net.backward(r, x + first * inputs, count, step_seed, first);
+        };
+        pool_.run(slices, std::cref(work));
+        batch_stats stats = combine(slices);
+        stats.finite = std::isfinite(stats.loss_sum) && reduce_gradients(slices);
+        return stats;
+    }
+
+    // Loss and accuracy sums of n samples in inference mode.
+    template <class Loss>
+    batch_stats evaluate_batch(const Net& net, const T* x, const T* y, std::size_t n, const Loss& loss) {
+        const std::size_t tw = loss.target_width(outputs);
+        const std::size_t slices = slice_count(n);
+        auto work = [&](std::size_t i) {
+            const auto [first, count] = slice(i, slices, n);
+            const T* out = net.forward(replicas_[i], x + first * inputs, count, false, 0, first);
+            partial_[i].loss_sum =
+                loss.evaluate(out, y + first * tw, count, outputs, static_cast<T*>(nullptr), T(1));
+            partial_[i].accuracy_sum = loss.accuracy_sum(out, y + first * tw, count, outputs);
+        };
+        pool_.run(slices, std::cref(work));
+        batch_stats stats = combine(slices);
+        stats.finite = std::isfinite(stats.loss_sum);
+        return stats;
+    }
+
+    // Network outputs of n samples (inference mode) into out (n x outputs).
+    void predict_batch(const Net& net, const T* x, std::size_t n, T* out) {
+        const std::size_t slices = slice_count(n);
+        auto work = [&](std::size_t i) {
+            const auto [first, count] = slice(i, slices, n);
+            const T* y = net.forward(replicas_[i], x + first * inputs, count, false, 0, first);
+            std::copy_n(y, count * outputs, out + first * outputs);
+        };
+        pool_.run(slices, std::cref(work));
+    }
+
+    std::span<const T> gradients() const noexcept { return gradients_.span(); }
+
+private:
+    // Threads get at least a few samples each: below that, waking one costs more than it saves.
+    std::size_t slice_count(std::size_t n) const {
+        constexpr std::size_t min_slice = 4;
+        return std::clamp<std::size_t>(n / min_slice, 1, pool_.size());
+    }
+    static std::pair<std::size_t, std::size_t> slice(std::size_t i, std::size_t slices, std::size_t n) {
+        const std::size_t first = i * n / slices, last = (i + 1) * n / slices;
+        return {first, last - first};
+    }
+    batch_stats combine(std::size_t slices) const {
+        batch_stats s;
+        for (std::size_t i = 0; i < slices; ++i) {
+            s.loss_sum += partial_[i].loss_sum;
+            s.accuracy_sum += partial_[i].accuracy_sum;
+        }
+        return s;
+    }
+    // gradients_ = sum of the replicas' gradients; false if any is not finite.
+    bool reduce_gradients(std::size_t slices) {
+        const std::size_t total = gradients_.size();
+        const std::size_t parts = pool_.size();
+        auto work = [&](std::size_t part) {
+            const std::size_t begin = part * total / parts, end = (part + 1) * total / parts;
+            T* dst = gradients_.data();
+            std::copy(replicas_[0].gradients.data() + begin, replicas_[0].gradients.data() + end,
+                      dst + begin);
+            for (std::size_t r = 1; r < slices; ++r) {
+                const T* src = replicas_[r].gradients.data();
+                simd::transform(dst + begin, src + begin, dst + begin, end - begin,
+                                [](auto a, auto b) { return a + b; });
+            }
+            part_finite_[part] = detail::all_finite(std::span<const T>(dst + begin, end - begin));
+        };
+        pool_.run(parts, std::cref(work));
+        return std::all_of(part_finite_.begin(), part_finite_.begin() + static_cast<std::ptrdiff_t>(parts),
+                           [](bool b) { return b; });
+    }
+
+    thread_pool pool_;
+    std::vector<typename Net::replica> replicas_;
+    aligned_buffer<T> gradients_;
+    struct partial {
+        double loss_sum = 0, accuracy_sum = 0;
+    };
+    // Fixed-size so a step never allocates; the pool is never this large here.
+    static constexpr std::size_t max_threads = 256;
+    std::array<partial, max_threads> partial_{};
+    std::array<bool, max_threads> part_finite_{};
+};
+
+}  // namespace strata

@@ -1,0 +1,288 @@
+// fit, evaluate and predict: the Keras-like training loop over a network type,
+// a data set, a loss policy and an optimizer policy.
+#pragma once
+
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <iomanip>
+#include <numeric>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <xtensor/xarray.hpp>
+#include <xtensor/xtensor.hpp>
+
+#include "../core/error.hpp"
+#include "../core/random.hpp"
+#include "../data/dataset.hpp"
+#include "../loss/loss.hpp"
+#include "../model/sequential.hpp"
+#include "../optim/optimizer.hpp"
+#include "executor.hpp"
+#include "history.hpp"
+#include "options.hpp"
+
+namespace strata {
+
+struct evaluation {
+    double loss = not_measured;
+    double accuracy = not_measured;
+    std::size_t samples = 0;
+};
+
+namespace detail {
+
+template <class T>
+struct fit_config {
+    std::size_t epoch_count = 1;
+    std::size_t batch = 32;
+    std::uint64_t seed_value = 0;
+    threads thread_count{};
+    const data::dataset<T>* validation_data = nullptr;
+    std::optional<progress> progress_to;
+    std::function<bool(const epoch_record&)> epoch_callback;
+
+    void apply(epochs e) { epoch_count = e.value; }
+    void apply(batch_size b) { batch = b.value; }
+    void apply(seed s) { seed_value = s.value; }
+    void apply(threads t) { thread_count = t; }
+    void apply(const validation<T>& v) { validation_data = &v.data; }
+    void apply(const progress& p) { progress_to = p; }
+    void apply(const on_epoch_end& c) { epoch_callback = c.callback; }
+};
+
+template <class Config, class Option>
+concept fit_option = requires(Config& c, const Option& o) {
+    c.apply(o);
+};
+
+template <class Net, class T>
+void check_data_fits(const data::dataset<T>& d, std::size_t target_width, const char* what) {
+    using in = typename Net::in_shape;
+    if (d.size() == 0) throw usage_error(std::string(what) + ": the data set is empty");
+    if (d.sample_size() != in::size)
+        throw usage_error(std::string(what) + ": the network takes samples of " + std::to_string(in::size) +
+                          " values " + in::to_string() + ", but the data set's samples have " +
+                          std::to_string(d.sample_size()));
+    if (d.target_width() != target_width)
+        throw usage_error(std::string(what) + ": the loss expects " + std::to_string(target_width) +
+                          " target value(s) per sample, but the data set has " +
+                          std::to_string(d.target_width()));
+}
+
+inline std::string format_metrics(const epoch_record& r) {
+    std::ostringstream s;
+    s << std::fixed << std::setprecision(4) << "loss: " << r.loss;
+    if (!std::isnan(r.accuracy)) s << " - accuracy: " << r.accuracy;
+    if (!std::isnan(r.val_loss)) s << " - val_loss: " << r.val_loss;
+    if (!std::isnan(r.val_accuracy)) s << " - val_accuracy: " << r.val_accuracy;
+    return s.str();
+}
+
+inline void print_progress(const progress& p, std::size_t epoch, std::size_t total_epochs, std::size_t done,
+                           std::size_t batches, double seconds, const epoch_record& r, bool final_line) {
+    std::ostream& out = *p.out;
+    constexpr int bar = 30;
+    const int filled = static_cast<int>(bar * done / batches);
+    std::ostringstream line;
+    line << "Epoch " << epoch << "/" << total_epochs << " "
+         << std::setw(static_cast<int>(std::to_string(batches).size())) << done << "/" << batches << " ["
+         << std::string(static_cast<std::size_t>(filled), '=')
+         << std::string(static_cast<std::size_t>(bar - filled), '.') << "] " << std::fixed
+         << std::setprecision(1) << seconds << "s - " << format_metrics(r);
+    if (final_line) line << " - " << std::setprecision(0) << r.images_per_second << " img/s";
+    if (p.interactive) out << "\r\033[K";
+    out << line.str();
+    if (final_line || !p.interactive) out << '\n';
+    out.flush();
+}
+
+}  // namespace detail
+
+// Loss and accuracy over a data set with an existing executor, in batches.
+template <class Net, class T, class Loss>
+evaluation evaluate_with(executor<Net>& exec, const Net& net, const data::dataset<T>& d, const Loss& loss,
+                         std::size_t batch) {
+    constexpr std::size_t in = Net::in_shape::size;
+    const std::size_t tw = loss.target_width(Net::out_shape::size);
+    double loss_sum = 0, accuracy_sum = 0;
+    for (std::size_t first = 0; first < d.size(); first += batch) {
+        const std::size_t n = std::min(batch, d.size() - first);
+        const auto s = exec.evaluate_batch(net, d.x.data() + first * in, d.y.data() + first * tw, n, loss);
+        loss_sum += s.loss_sum;
+        accuracy_sum += s.accuracy_sum;
+    }
+    const double count = static_cast<double>(d.size());
+    return {loss_sum / count, Loss::has_accuracy ? accuracy_sum / count : not_measured, d.size()};
+}
+
+// Loss and accuracy of the network over a data set, in inference mode.
+template <class T, class Input, class... Layers, class Loss, class... Options>
+evaluation evaluate(const basic_sequential<T, Input, Layers...>& net, const data::dataset<T>& d,
+                    const Loss& loss, const Options&... options) {
+    using Net = basic_sequential<T, Input, Layers...>;
+    static_assert(loss_function<Loss, T>, "evaluate: the loss does not satisfy strata::loss_function");
+    detail::fit_config<T> cfg;
+    cfg.batch = 256;
+    static_assert((detail::fit_option<detail::fit_config<T>, Options> && ...),
+                  "evaluate: options are batch_size{n} and threads{n}");
+    (cfg.apply(options), ...);
+    const std::size_t tw = loss.target_width(Net::out_shape::size);
+    detail::check_data_fits<Net>(d, tw, "evaluate");
+    loss.check_targets(d.y.data(), d.size(), Net::out_shape::size);
+    executor<Net> exec(cfg.thread_count);
+    return evaluate_with(exec, net, d, loss, cfg.batch);
+}
+
+// Network outputs for every sample of x (N, ...), as an (N, outputs) tensor.
+template <class T, class Input, class... Layers, class E, class... Options>
+xt::xtensor<T, 2> predict(const basic_sequential<T, Input, Layers...>& net, const xt::xexpression<E>& x_expr,
+                          const Options&... options) {
+    using Net = basic_sequential<T, Input, Layers...>;
+    constexpr std::size_t in = Net::in_shape::size, out = Net::out_shape::size;
+    detail::fit_config<T> cfg;
+    cfg.batch = 256;
+    static_assert((detail::fit_option<detail::fit_config<T>, Options> && ...),
+                  "predict: options are batch_size{n} and threads{n}");
+    (cfg.apply(options), ...);
+    // Evaluate the expression once into contiguous row-major memory.
+    const xt::xarray<T> x = x_expr.derived_cast();
+    if (x.dimension() == 0 || x.size() % in != 0 || x.size() / x.shape()[0] != in)
+        throw usage_error("predict: the network takes samples of " + std::to_string(in) + " values " +
+                          Net::in_shape::to_string() + "; the input's first axis must count samples");
+    const std::size_t n = x.shape()[0];
+    xt::xtensor<T, 2> result = xt::xtensor<T, 2>::from_shape({n, out});
+    executor<Net> exec(n >= 8 ? cfg.thread_count : threads{1});
+    for (std::size_t first = 0; first < n; first += cfg.batch) {
+        const std::size_t count = std::min(cfg.batch, n - first);
+        exec.predict_batch(net, x.data() + first * in, count, result.data() + first * out);
+    }
+    return result;
+}
+
+// Trains net on train with mini-batches, in place. Options: epochs{n},
+// batch_size{n}, seed{s} (shuffling and dropout), threads{n},
+// validation{data}, progress{stream}, on_epoch_end{callback}.
+// A non-finite loss or gradient stops training before the step that would
+// apply it, so the network keeps its last finite weights; history.stop_reason says so.
+template <class T, class Input, class... Layers, class Loss, class Optimizer, class... Options>
+history fit(basic_sequential<T, Input, Layers...>& net, const data::dataset<T>& train, const Loss& loss,
+            const Optimizer& opt, const Options&... options) {
+    using Net = basic_sequential<T, Input, Layers...>;
+    static_assert(loss_function<Loss, T>,
+                  "fit: the loss does not satisfy strata::loss_function (see strata/loss/loss.hpp)");
+    static_assert(optimizer<Optimizer, T>,
+                  "fit: the optimizer does not satisfy strata::optimizer (see strata/optim/optimizer.hpp)");
+    static_assert((detail::fit_option<detail::fit_config<T>, Options> && ...),
+                  "fit: options are epochs{n}, batch_size{n}, seed{s}, threads{n}, validation{data}, "
+                  "progress{stream} and on_epoch_end{callback}");
+    detail::fit_config<T> cfg;
+    (cfg.apply(options), ...);
+    if (cfg.batch == 0) throw usage_error("fit: batch_size must be at least 1");
+
+    constexpr std::size_t in = Net::in_shape::size, out = Net::out_shape::size;
+    const std::size_t tw = loss.target_width(out);
+    detail::check_data_fits<Net>(train, tw, "fit");
+    loss.check_targets(train.y.data(), train.size(), out);
+    if (cfg.validation_data) {
+        detail::check_data_fits<Net>(*cfg.validation_data, tw, "fit (validation data)");
+        loss.check_targets(cfg.validation_data->y.data(), cfg.validation_data->size(), out);
+    }
+
+    executor<Net> exec(cfg.thread_count);
+    auto state = opt.template make_state<T>(net.parameters().size());
+    const std::size_t n = train.size();
+    const std::size_t batch = std::min(cfg.batch, n);
+    const std::size_t batches = (n + batch - 1) / batch;
+    aligned_buffer<T> xb(batch * in), yb(batch * tw), last_good(net.parameters().size());
+    std::vector<std::size_t> order(n);
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    rng shuffler(mix_keys(cfg.seed_value, 0x5eed));
+
+    history h;
+    using clock = std::chrono::steady_clock;
+    for (std::size_t epoch = 1; epoch <= cfg.epoch_count; ++epoch) {
+        for (std::size_t i = n - 1; i > 0; --i) std::swap(order[i], order[shuffler.below(i + 1)]);
+        const auto start = clock::now();
+        auto last_print = start;
+        double loss_sum = 0, accuracy_sum = 0;
+        std::size_t seen = 0;
+        epoch_record rec;
+        rec.epoch = epoch;
+        rec.learning_rate = opt.lr;
+        for (std::size_t b = 0; b < batches; ++b) {
+            const std::size_t first = b * batch, count = std::min(batch, n - first);
+            for (std::size_t k = 0; k < count; ++k) {
+                const std::size_t src = order[first + k];
+                std::copy_n(train.x.data() + src * in, in, xb.data() + k * in);
+                std::copy_n(train.y.data() + src * tw, tw, yb.data() + k * tw);
+            }
+            const auto stats =
+                exec.train_batch(net, xb.data(), yb.data(), count, loss, mix_keys(cfg.seed_value, epoch, b));
+            if (!stats.finite) {
+                const double batch_loss = stats.loss_sum / static_cast<double>(count);
+                h.stop_reason = "training stopped at epoch " + std::to_string(epoch) + ", batch " +
+                                std::to_string(b + 1) + ": " +
+                                (std::isfinite(batch_loss) ? std::string("a gradient is NaN or infinite")
+                                                           : "the loss is " + std::to_string(batch_loss)) +
+                                "; the weights are those from before this batch. Lower the learning "
+                                "rate or check the data for NaN/Inf.";
+                if (cfg.progress_to) *cfg.progress_to->out << '\n' << h.stop_reason << '\n';
+                return h;
+            }
+            // A finite gradient can still overflow a weight; keep the weights to go back to.
+            std::copy(net.parameters().begin(), net.parameters().end(), last_good.data());
+            opt.step(net.parameters(), exec.gradients(), state);
+            if (!detail::all_finite(std::span<const T>(net.parameters()))) {
+                std::copy_n(last_good.data(), last_good.size(), net.parameters().data());
+                h.stop_reason = "training stopped at epoch " + std::to_string(epoch) + ", batch " +
+                                std::to_string(b + 1) +
+                                ": the update made a weight NaN or infinite; the "
+                                "weights are those from before this batch. Lower the learning rate.";
+                if (cfg.progress_to) *cfg.progress_to->out << '\n' << h.stop_reason << '\n';
+                return h;
+            }
+            loss_sum += stats.loss_sum;
+            accuracy_sum += stats.accuracy_sum;
+            seen += count;
+            if (cfg.progress_to && cfg.progress_to->interactive) {
+                const auto now = clock::now();
+                if (now - last_print > std::chrono::milliseconds(250) && b + 1 < batches) {
+                    last_print = now;
+                    rec.loss = loss_sum / static_cast<double>(seen);
+                    rec.accuracy =
+                        Loss::has_accuracy ? accuracy_sum / static_cast<double>(seen) : not_measured;
+                    detail::print_progress(*cfg.progress_to, epoch, cfg.epoch_count, b + 1, batches,
+                                           std::chrono::duration<double>(now - start).count(), rec, false);
+                }
+            }
+        }
+        rec.seconds = std::chrono::duration<double>(clock::now() - start).count();
+        rec.images_per_second = static_cast<double>(n) / rec.seconds;
+        rec.loss = loss_sum / static_cast<double>(n);
+        rec.accuracy = Loss::has_accuracy ? accuracy_sum / static_cast<double>(n) : not_measured;
+        if (cfg.validation_data) {
+            const auto v =
+                evaluate_with(exec, net, *cfg.validation_data, loss, std::max<std::size_t>(batch, 256));
+            rec.val_loss = v.loss;
+            rec.val_accuracy = v.accuracy;
+        }
+        h.epochs.push_back(rec);
+        if (cfg.progress_to)
+            detail::print_progress(*cfg.progress_to, epoch, cfg.epoch_count, batches, batches, rec.seconds,
+                                   rec, true);
+        if (cfg.epoch_callback && !cfg.epoch_callback(rec)) {
+            h.stop_reason = "stopped by on_epoch_end after epoch " + std::to_string(epoch);
+            break;
+        }
+    }
+    return h;
+}
+
+}  // namespace strata

@@ -1,0 +1,39 @@
+// What fit returns: one record per finished epoch, like Keras' History, and
+// why training stopped early if it did.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace strata {
+
+inline constexpr double not_measured = std::numeric_limits<double>::quiet_NaN();
+
+struct epoch_record {
+    std::size_t epoch = 0;  // 1-based
+    double loss = not_measured;
+    double accuracy = not_measured;  // NaN for losses without accuracy
+    double val_loss = not_measured;  // NaN without validation data
+    double val_accuracy = not_measured;
+    double seconds = 0;  // training time of the epoch, validation excluded
+    double images_per_second = 0;
+    double learning_rate = not_measured;
+};
+
+struct history {
+    std::vector<epoch_record> epochs;
+    // Empty when every requested epoch ran; otherwise says why training stopped.
+    std::string stop_reason;
+
+    bool stopped_early() const noexcept { return !stop_reason.empty(); }
+    double train_seconds() const noexcept {
+        double s = 0;
+        for (const auto& e : epochs) s += e.seconds;
+        return s;
+    }
+};
+
+}  // namespace strata

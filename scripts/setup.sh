@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what strata's build, tests and examples need from Debian's packages.
+# Idempotent: does nothing when everything is already installed.
+set -euo pipefail
+
+packages=(
+  g++ cmake make pkg-config
+  libxtensor-dev libxsimd-dev xtl-dev zlib1g-dev
+  doctest-dev libbenchmark-dev
+  dataset-fashion-mnist
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "setup: installing ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

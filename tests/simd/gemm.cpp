@@ -1,0 +1,63 @@
+#include <vector>
+
+#include <doctest/doctest.h>
+#include <strata/core/random.hpp>
+#include <strata/simd/gemm.hpp>
+
+namespace st = strata;
+
+TEST_CASE_TEMPLATE("gemm agrees with the reference loop in every transpose mode and edge size", T, float,
+                   double) {
+    st::rng r(3);
+    // Sizes straddle the register tile (MR, NR) and cache blocks (KC = 256).
+    const std::size_t sizes[][3] = {{1, 1, 1},     {7, 5, 3},      {15, 33, 17}, {29, 65, 257},
+                                    {1, 10, 1600}, {130, 64, 288}, {300, 9, 31}};
+    for (const auto& [m, n, k] : sizes)
+        for (int mode = 0; mode < 8; ++mode) {
+            const bool ta = mode & 1, tb = mode & 2, accumulate = mode & 4;
+            std::vector<T> a(m * k), b(k * n), c(m * n), expected;
+            for (auto& v : a) v = T(r.uniform(-1, 1));
+            for (auto& v : b) v = T(r.uniform(-1, 1));
+            for (auto& v : c) v = T(r.uniform(-1, 1));
+            expected = c;
+            const st::simd::gemm_operands<T> g{a.data(),   ta ? m : k, ta,       b.data(),
+                                               tb ? k : n, tb,         c.data(), n};
+            st::simd::gemm<T>(m, n, k, g, accumulate);
+            // Oracle: the reference loop in double; errors are measured against
+            // sum |a||b|, the scale that bounds rounding in any summation order.
+            std::vector<double> a64(a.begin(), a.end()), b64(b.begin(), b.end()),
+                c64(expected.begin(), expected.end());
+            std::vector<double> abs_a(a64.size()), abs_b(b64.size()), scale(c.size(), 0.0);
+            for (std::size_t i = 0; i < a64.size(); ++i) abs_a[i] = std::abs(a64[i]);
+            for (std::size_t i = 0; i < b64.size(); ++i) abs_b[i] = std::abs(b64[i]);
+            st::simd::gemm_reference<double>(
+                m, n, k, {a64.data(), g.lda, ta, b64.data(), g.ldb, tb, c64.data(), n}, accumulate);
+            st::simd::gemm_reference<double>(
+                m, n, k, {abs_a.data(), g.lda, ta, abs_b.data(), g.ldb, tb, scale.data(), n}, false);
+            double worst = 0;
+            for (std::size_t i = 0; i < c.size(); ++i)
+                worst = std::max(worst, std::abs(double(c[i]) - c64[i]) / (1.0 + scale[i]));
+            INFO("m=" << m << " n=" << n << " k=" << k << " ta=" << ta << " tb=" << tb
+                      << " acc=" << accumulate);
+            CHECK(worst < (sizeof(T) == 4 ? 1e-6 : 1e-14));
+        }
+}
+
+TEST_CASE("gemm writes only inside C's leading-dimension window") {
+    // C is 3 x 4 inside rows of 6: columns 4 and 5 must stay untouched.
+    std::vector<float> a(3 * 2, 1.0f), b(2 * 4, 1.0f), c(3 * 6, -7.0f);
+    st::simd::gemm<float>(3, 4, 2, {a.data(), 2, false, b.data(), 4, false, c.data(), 6}, false);
+    for (std::size_t i = 0; i < 3; ++i) {
+        for (std::size_t j = 0; j < 4; ++j) CHECK(c[i * 6 + j] == 2.0f);
+        CHECK(c[i * 6 + 4] == -7.0f);
+        CHECK(c[i * 6 + 5] == -7.0f);
+    }
+}
+
+TEST_CASE("gemm with k = 0 clears or keeps C") {
+    std::vector<float> c(4, 3.0f);
+    st::simd::gemm<float>(2, 2, 0, {nullptr, 0, false, nullptr, 2, false, c.data(), 2}, true);
+    CHECK(c[0] == 3.0f);
+    st::simd::gemm<float>(2, 2, 0, {nullptr, 0, false, nullptr, 2, false, c.data(), 2}, false);
+    CHECK(c[3] == 0.0f);
+}

@@ -1,0 +1,53 @@
+// Counts heap allocations to prove that a training step allocates nothing
+// once its buffers exist.
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include <doctest/doctest.h>
+#include <strata/strata.hpp>
+
+namespace {
+std::atomic<std::size_t> allocations{0};
+}
+
+void* operator new(std::size_t n) {
+    allocations.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(n ? n : 1)) return p;
+    throw std::bad_alloc();
+}
+void* operator new(std::size_t n, std::align_val_t a) {
+    allocations.fetch_add(1, std::memory_order_relaxed);
+    const std::size_t align = static_cast<std::size_t>(a);
+    if (void* p = std::aligned_alloc(align, (n + align - 1) / align * align)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+namespace st = strata;
+
+TEST_CASE("a training step allocates nothing after the first batch") {
+    using net_t = st::sequential<st::input<28, 28, 1>, st::conv2d<32, 3, st::relu>, st::max_pool<2>,
+                                 st::conv2d<64, 3, st::relu>, st::max_pool<2>, st::flatten,
+                                 st::dense<128, st::relu>, st::dropout<0.5>, st::dense<10>>;
+    net_t net{st::seed{1}};
+    st::executor<net_t> exec(st::threads{2});
+    const st::loss::sparse_categorical_crossentropy loss{.from_logits = true};
+    const st::optim::adam opt;
+    auto state = opt.make_state<float>(net.parameters().size());
+    std::vector<float> x(64 * 784, 0.5f), y(64, 3.0f);
+
+    auto step = [&](std::size_t n, std::uint64_t s) {
+        const auto stats = exec.train_batch(net, x.data(), y.data(), n, loss, s);
+        opt.step(net.parameters(), exec.gradients(), state);
+        return stats;
+    };
+    step(64, 1);  // sizes every buffer
+    const std::size_t before = allocations.load();
+    for (std::uint64_t s = 2; s < 6; ++s) CHECK(step(64, s).finite);
+    CHECK(step(37, 9).finite);  // a smaller last batch reuses the buffers
+    CHECK(allocations.load() == before);
+}

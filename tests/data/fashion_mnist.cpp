@@ -17,13 +17,14 @@
 
 #include <zlib.h>
 
+#include <support/idx_files.hpp>
+
 #include "strata/data/dataset.hpp"
 #include "strata/data/fashion_mnist.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
-using bytes = std::vector<std::uint8_t>;
+using namespace strata::testing;
 using strata::data_error;
 using strata::usage_error;
 using strata::data::class_counts;
@@ -34,23 +35,6 @@ using strata::data::load_idx_images_labels;
 using strata::data::take;
 
 const fs::path real_dir = "/usr/share/datasets/fashion-mnist";
-
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        std::random_device rd;
-        path = fs::temp_directory_path() /
-               ("strata_fmnist_test_" + std::to_string(rd()) + "_" + std::to_string(rd()));
-        fs::create_directories(path);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    fs::path operator/(const std::string& name) const { return path / name; }
-};
 
 // Sets or clears STRATA_DATA for one scope and restores the caller's value afterwards.
 struct strata_data_env {
@@ -75,60 +59,6 @@ struct strata_data_env {
         }
     }
 };
-
-bytes idx_bytes(const std::vector<std::uint32_t>& dims, const bytes& data) {
-    bytes out{0, 0, 0x08, static_cast<std::uint8_t>(dims.size())};
-    for (auto d : dims) {
-        for (int shift = 24; shift >= 0; shift -= 8) {
-            out.push_back(static_cast<std::uint8_t>(d >> shift));
-        }
-    }
-    out.insert(out.end(), data.begin(), data.end());
-    return out;
-}
-
-void write_raw(const fs::path& p, const bytes& b) {
-    std::ofstream f(p, std::ios::binary);
-    f.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-    REQUIRE(f.good());
-}
-
-void write_gz(const fs::path& p, const bytes& b) {
-    gzFile f = gzopen(p.c_str(), "wb");
-    REQUIRE(f != nullptr);
-    REQUIRE(gzwrite(f, b.data(), static_cast<unsigned>(b.size())) == static_cast<int>(b.size()));
-    REQUIRE(gzclose(f) == Z_OK);
-}
-
-// Independent of the loader: plain zlib, whole file.
-bytes gunzip_file(const fs::path& p) {
-    gzFile f = gzopen(p.c_str(), "rb");
-    REQUIRE(f != nullptr);
-    bytes out;
-    std::vector<unsigned char> buf(1 << 20);
-    int n;
-    while ((n = gzread(f, buf.data(), static_cast<unsigned>(buf.size()))) > 0) {
-        out.insert(out.end(), buf.data(), buf.data() + n);
-    }
-    REQUIRE(n == 0);
-    gzclose(f);
-    return out;
-}
-
-template <class E = data_error, class F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const E& e) {
-        return e.what();
-    }
-    FAIL_CHECK("expected exception was not thrown");
-    return {};
-}
-
-bool has(const std::string& msg, std::string_view part) { return msg.find(part) != std::string::npos; }
-
-#define CHECK_HAS(msg, part) CHECK_MESSAGE(has(msg, part), "message was: ", msg)
 
 // Loaded once through the no-argument call, so the default location is what is tested.
 const fashion_mnist_set& real_set() {

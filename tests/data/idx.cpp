@@ -11,44 +11,17 @@
 
 #include <zlib.h>
 
+#include <support/idx_files.hpp>
+
 #include "strata/data/idx.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
-using bytes = std::vector<std::uint8_t>;
+using namespace strata::testing;
 using strata::data_error;
 using strata::data::read_idx;
 
 const fs::path real_dir = "/usr/share/datasets/fashion-mnist";
-
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        std::random_device rd;
-        path = fs::temp_directory_path() /
-               ("strata_idx_test_" + std::to_string(rd()) + "_" + std::to_string(rd()));
-        fs::create_directories(path);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    fs::path operator/(const std::string& name) const { return path / name; }
-};
-
-bytes idx_bytes(std::uint8_t type, const std::vector<std::uint32_t>& dims, const bytes& data) {
-    bytes out{0, 0, type, static_cast<std::uint8_t>(dims.size())};
-    for (auto d : dims) {
-        for (int shift = 24; shift >= 0; shift -= 8) {
-            out.push_back(static_cast<std::uint8_t>(d >> shift));
-        }
-    }
-    out.insert(out.end(), data.begin(), data.end());
-    return out;
-}
 
 bytes pseudo_random(std::size_t n, std::uint32_t seed = 1) {
     std::mt19937 gen(seed);
@@ -58,57 +31,6 @@ bytes pseudo_random(std::size_t n, std::uint32_t seed = 1) {
     }
     return out;
 }
-
-void write_raw(const fs::path& p, const bytes& b) {
-    std::ofstream f(p, std::ios::binary);
-    f.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-    REQUIRE(f.good());
-}
-
-void write_gz(const fs::path& p, const bytes& b, const char* mode = "wb") {
-    gzFile f = gzopen(p.c_str(), mode);
-    REQUIRE(f != nullptr);
-    if (!b.empty()) {
-        REQUIRE(gzwrite(f, b.data(), static_cast<unsigned>(b.size())) == static_cast<int>(b.size()));
-    }
-    REQUIRE(gzclose(f) == Z_OK);
-}
-
-bytes read_file(const fs::path& p) {
-    std::ifstream f(p, std::ios::binary);
-    REQUIRE(f.good());
-    return bytes(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-}
-
-// Independent of read_idx: plain zlib, whole file.
-bytes gunzip_file(const fs::path& p) {
-    gzFile f = gzopen(p.c_str(), "rb");
-    REQUIRE(f != nullptr);
-    bytes out;
-    unsigned char buf[1 << 16];
-    int n;
-    while ((n = gzread(f, buf, sizeof buf)) > 0) {
-        out.insert(out.end(), buf, buf + n);
-    }
-    REQUIRE(n == 0);
-    gzclose(f);
-    return out;
-}
-
-template <class E = data_error, class F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const E& e) {
-        return e.what();
-    }
-    FAIL_CHECK("expected exception was not thrown");
-    return {};
-}
-
-bool has(const std::string& msg, std::string_view part) { return msg.find(part) != std::string::npos; }
-
-#define CHECK_HAS(msg, part) CHECK_MESSAGE(has(msg, part), "message was: ", msg)
 
 // Writes b as name (raw) and name.gz (gzipped) and returns the error read_idx gives for each.
 std::vector<std::pair<fs::path, std::string>> errors_raw_and_gz(const temp_dir& dir, const std::string& name,

@@ -159,14 +159,10 @@ struct softmax {
 
 // An activation standing alone as a layer: same shape in and out.
 template <class T, class In, class Activation>
-struct activation_layer {
+struct activation_layer : parameter_free_layer {
     using in_shape = In;
     using out_shape = In;
     static constexpr std::string_view name = Activation::name;
-    static constexpr std::size_t param_count = 0;
-    static std::size_t workspace_size(std::size_t) { return 0; }
-    void bind_parameters(T*) {}
-    void initialize(rng&) {}
 
     void forward(const T* in, T* out, std::size_t n, const pass_context<T>&) const {
         std::memcpy(out, in, n * In::size * sizeof(T));

@@ -11,17 +11,13 @@
 namespace strata {
 
 template <class T, class In, std::size_t Pool, std::size_t Stride>
-struct avg_pool_layer {
+struct avg_pool_layer : parameter_free_layer {
     using geometry = detail::pool_geometry<In, Pool, Stride>;
     static constexpr std::size_t C = geometry::C, OH = geometry::OH, OW = geometry::OW;
     using in_shape = In;
     using out_shape = typename geometry::out_shape;
     static constexpr std::string_view name = "avg_pool";
-    static constexpr std::size_t param_count = 0;
     static constexpr T scale = T(1) / T(Pool * Pool);
-    static std::size_t workspace_size(std::size_t) { return 0; }
-    void bind_parameters(T*) {}
-    void initialize(rng&) {}
 
     void forward(const T* in, T* out, std::size_t n, const pass_context<T>&) const {
         for (std::size_t s = 0; s < n; ++s) {

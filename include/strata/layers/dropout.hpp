@@ -16,15 +16,12 @@
 namespace strata {
 
 template <class T, class In, double Rate>
-struct dropout_layer {
+struct dropout_layer : parameter_free_layer {
     using in_shape = In;
     using out_shape = In;
     static constexpr std::string_view name = "dropout";
-    static constexpr std::size_t param_count = 0;
 
     static std::size_t workspace_size(std::size_t n) { return n * In::size; }  // the mask
-    void bind_parameters(T*) {}
-    void initialize(rng&) {}
 
     double rate() const noexcept { return rate_; }
     // Tunable between epochs; 0 turns the layer off.

@@ -11,14 +11,10 @@
 namespace strata {
 
 template <class T, class In>
-struct flatten_layer {
+struct flatten_layer : parameter_free_layer {
     using in_shape = In;
     using out_shape = shape<In::size>;
     static constexpr std::string_view name = "flatten";
-    static constexpr std::size_t param_count = 0;
-    static std::size_t workspace_size(std::size_t) { return 0; }
-    void bind_parameters(T*) {}
-    void initialize(rng&) {}
     void forward(const T* in, T* out, std::size_t n, const pass_context<T>&) const {
         std::memcpy(out, in, n * In::size * sizeof(T));
     }

@@ -10,17 +10,13 @@
 namespace strata {
 
 template <class T, class In>
-struct global_avg_pool_layer {
+struct global_avg_pool_layer : parameter_free_layer {
     static_assert(is_image_shape<In>, "global_avg_pool expects an image input (height, width, channels)");
     static constexpr std::size_t pixels = In::dims[0] * In::dims[1], C = In::dims[2];
     using in_shape = In;
     using out_shape = shape<C>;
     static constexpr std::string_view name = "global_avg_pool";
-    static constexpr std::size_t param_count = 0;
     static constexpr T scale = T(1) / T(pixels);
-    static std::size_t workspace_size(std::size_t) { return 0; }
-    void bind_parameters(T*) {}
-    void initialize(rng&) {}
 
     void forward(const T* in, T* out, std::size_t n, const pass_context<T>&) const {
         for (std::size_t s = 0; s < n; ++s) {

@@ -40,6 +40,16 @@ struct pass_context {
     T* workspace = nullptr;
 };
 
+// What every layer without trainable parameters has in common; such a layer
+// derives from it and states only its shapes, name and passes.
+struct parameter_free_layer {
+    static constexpr std::size_t param_count = 0;
+    static std::size_t workspace_size(std::size_t) { return 0; }
+    template <class T>
+    void bind_parameters(T*) {}
+    void initialize(rng&) {}
+};
+
 // The marker users write first: the shape of one input sample.
 template <std::size_t... Dims>
 struct input {

@@ -51,3 +51,23 @@ TEST_CASE("a training step allocates nothing after the first batch") {
     CHECK(step(37, 9).finite);  // a smaller last batch reuses the buffers
     CHECK(allocations.load() == before);
 }
+
+TEST_CASE("an executor with more threads than samples or than any fixed table still sums every slice") {
+    using net_t = st::sequential<st::input<2>, st::dense<1>>;
+    net_t net{st::seed{1}};
+    std::vector<float> x(2 * 2000), y(2000);
+    for (std::size_t i = 0; i < y.size(); ++i) {
+        x[2 * i] = float(i % 7);
+        x[2 * i + 1] = 1;
+        y[i] = float(i % 7);
+    }
+    const st::loss::mean_squared_error loss;
+    st::executor<net_t> one(st::threads{1}), many(st::threads{300});
+    CHECK(many.thread_count() == 300);
+    const auto a = one.train_batch(net, x.data(), y.data(), 2000, loss, 1);
+    const auto b = many.train_batch(net, x.data(), y.data(), 2000, loss, 1);
+    CHECK(b.finite);
+    CHECK(b.loss_sum == doctest::Approx(a.loss_sum).epsilon(1e-5));
+    for (std::size_t i = 0; i < 3; ++i)
+        CHECK(many.gradients()[i] == doctest::Approx(one.gradients()[i]).epsilon(1e-4));
+}

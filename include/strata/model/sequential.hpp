@@ -38,11 +38,6 @@ struct bind_layers<T, In, Spec, Rest...> {
     using out_shape = typename next::out_shape;
 };
 
-template <class First, class... Rest>
-struct first_of {
-    using type = First;
-};
-
 }  // namespace detail
 
 template <class T, class Input, class... Specs>
@@ -233,13 +228,5 @@ private:
 // The float network users write: sequential<input<28, 28, 1>, conv2d<...>, ...>.
 template <class Input, class... Specs>
 using sequential = basic_sequential<float, Input, Specs...>;
-
-template <class Net>
-concept network = requires {
-    typename Net::scalar_type;
-    typename Net::in_shape;
-    typename Net::out_shape;
-    Net::param_count;
-};
 
 }  // namespace strata

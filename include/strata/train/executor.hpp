@@ -41,7 +41,8 @@ public:
     static constexpr std::size_t inputs = Net::in_shape::size;
     static constexpr std::size_t outputs = Net::out_shape::size;
 
-    explicit executor(threads t = {}) : pool_(t), replicas_(pool_.size()) {
+    explicit executor(threads t = {})
+        : pool_(t), replicas_(pool_.size()), partial_(pool_.size()), part_finite_(pool_.size()) {
         gradients_.resize(Net::param_offsets[Net::layer_count]);
     }
 
@@ -138,8 +139,7 @@ private:
             part_finite_[part] = detail::all_finite(std::span<const T>(dst + begin, end - begin));
         };
         pool_.run(parts, std::cref(work));
-        return std::all_of(part_finite_.begin(), part_finite_.begin() + static_cast<std::ptrdiff_t>(parts),
-                           [](bool b) { return b; });
+        return std::all_of(part_finite_.begin(), part_finite_.end(), [](char ok) { return ok != 0; });
     }
 
     thread_pool pool_;
@@ -148,10 +148,9 @@ private:
     struct partial {
         double loss_sum = 0, accuracy_sum = 0;
     };
-    // Fixed-size so a step never allocates; the pool is never this large here.
-    static constexpr std::size_t max_threads = 256;
-    std::array<partial, max_threads> partial_{};
-    std::array<bool, max_threads> part_finite_{};
+    // One slot per thread, sized with the pool so a step never allocates.
+    std::vector<partial> partial_;
+    std::vector<char> part_finite_;  // char, not bool: threads write neighbouring slots
 };
 
 }  // namespace strata

@@ -225,28 +225,26 @@ history fit(basic_sequential<T, Input, Layers...>& net, const data::dataset<T>& 
             }
             const auto stats =
                 exec.train_batch(net, xb.data(), yb.data(), count, loss, mix_keys(cfg.seed_value, epoch, b));
-            if (!stats.finite) {
-                const double batch_loss = stats.loss_sum / static_cast<double>(count);
+            // Both stops leave the weights as they were before this batch.
+            auto stop = [&](const std::string& cause, const char* advice) {
                 h.stop_reason = "training stopped at epoch " + std::to_string(epoch) + ", batch " +
-                                std::to_string(b + 1) + ": " +
-                                (std::isfinite(batch_loss) ? std::string("a gradient is NaN or infinite")
-                                                           : "the loss is " + std::to_string(batch_loss)) +
-                                "; the weights are those from before this batch. Lower the learning "
-                                "rate or check the data for NaN/Inf.";
+                                std::to_string(b + 1) + ": " + cause +
+                                "; the weights are those from before this batch. " + advice;
                 if (cfg.progress_to) *cfg.progress_to->out << '\n' << h.stop_reason << '\n';
                 return h;
+            };
+            if (!stats.finite) {
+                const double batch_loss = stats.loss_sum / static_cast<double>(count);
+                return stop(std::isfinite(batch_loss) ? "a gradient is NaN or infinite"
+                                                      : "the loss is " + std::to_string(batch_loss),
+                            "Lower the learning rate or check the data for NaN/Inf.");
             }
             // A finite gradient can still overflow a weight; keep the weights to go back to.
             std::copy(net.parameters().begin(), net.parameters().end(), last_good.data());
             opt.step(net.parameters(), exec.gradients(), state);
             if (!detail::all_finite(std::span<const T>(net.parameters()))) {
                 std::copy_n(last_good.data(), last_good.size(), net.parameters().data());
-                h.stop_reason = "training stopped at epoch " + std::to_string(epoch) + ", batch " +
-                                std::to_string(b + 1) +
-                                ": the update made a weight NaN or infinite; the "
-                                "weights are those from before this batch. Lower the learning rate.";
-                if (cfg.progress_to) *cfg.progress_to->out << '\n' << h.stop_reason << '\n';
-                return h;
+                return stop("the update made a weight NaN or infinite", "Lower the learning rate.");
             }
             loss_sum += stats.loss_sum;
             accuracy_sum += stats.accuracy_sum;

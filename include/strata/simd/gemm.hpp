@@ -1,7 +1,9 @@
-// Packed, register-blocked matrix multiply on xsimd: the one kernel that
-// convolutions (through im2col) and dense layers share. A micro-kernel keeps
-// an MR x NR tile of C in vector registers; A and B are packed into panels so
-// its loads are sequential and aligned. gemm_reference is the test oracle.
+// Register-blocked matrix multiply on xsimd: the one kernel that convolutions
+// (through im2col) and dense layers share. A micro-kernel keeps an MR x NR
+// tile of C in vector registers. Operands whose layout already streams well
+// (B by whole rows, A transposed) are read in place; the others are packed
+// one panel at a time, since our products are thin (N = 10..288) and packing
+// a whole A block cost as much as the arithmetic. gemm_reference is the oracle.
 #pragma once
 
 #include <algorithm>
@@ -50,9 +52,7 @@ struct gemm_tile {
     static constexpr std::size_t nr = vectors * width<T>;
     // Leave registers for the B vectors and the broadcast A value.
     static constexpr std::size_t mr = (vector_registers - vectors - 1) / vectors;
-    static constexpr std::size_t kc = 256;      // A panel + B panel stay in L1/L2
-    static constexpr std::size_t mc = mr * 12;  // A block stays in L2
-    static constexpr std::size_t nc = 4096;
+    static constexpr std::size_t kc = 512;  // C tiles are reloaded once per depth block
 };
 
 template <class T>
@@ -60,64 +60,54 @@ inline T element_a(const gemm_operands<T>& g, std::size_t i, std::size_t p) {
     return g.transpose_a ? g.a[p * g.lda + i] : g.a[i * g.lda + p];
 }
 
-// Packs rows [i0, i0+mc) x depth [p0, p0+kc) of op(A) into MR-row panels,
-// depth-major inside a panel; rows past m are zero.
+// Packs rows [i0, i0 + rows) x depth [p0, p0 + kc) of op(A) into one MR-row
+// panel, depth-major (panel[p * MR + r]); rows past `rows` are zero. Reads
+// each source row sequentially.
 template <class T>
-void pack_a(const gemm_operands<T>& g, std::size_t m, std::size_t i0, std::size_t mc, std::size_t p0,
-            std::size_t kc, T* out) {
+void pack_a_panel(const gemm_operands<T>& g, std::size_t i0, std::size_t rows, std::size_t p0, std::size_t kc,
+                  T* panel) {
     constexpr std::size_t mr = gemm_tile<T>::mr;
-    for (std::size_t panel = 0; panel < mc; panel += mr) {
-        const std::size_t rows = std::min(mr, m - (i0 + panel));
+    if (g.transpose_a) {
         for (std::size_t p = 0; p < kc; ++p) {
-            T* dst = out + panel * kc + p * mr;
-            if (g.transpose_a) {
-                const T* src = g.a + (p0 + p) * g.lda + i0 + panel;
-                for (std::size_t r = 0; r < rows; ++r) dst[r] = src[r];
-            } else {
-                const T* src = g.a + (i0 + panel) * g.lda + p0 + p;
-                for (std::size_t r = 0; r < rows; ++r) dst[r] = src[r * g.lda];
-            }
+            const T* src = g.a + (p0 + p) * g.lda + i0;
+            T* dst = panel + p * mr;
+            for (std::size_t r = 0; r < rows; ++r) dst[r] = src[r];
             for (std::size_t r = rows; r < mr; ++r) dst[r] = T(0);
         }
+        return;
     }
+    for (std::size_t r = 0; r < rows; ++r) {
+        const T* src = g.a + (i0 + r) * g.lda + p0;
+        for (std::size_t p = 0; p < kc; ++p) panel[p * mr + r] = src[p];
+    }
+    for (std::size_t r = rows; r < mr; ++r)
+        for (std::size_t p = 0; p < kc; ++p) panel[p * mr + r] = T(0);
 }
 
-// Packs depth [p0, p0+kc) x columns [j0, j0+nc) of op(B) into NR-column
-// panels; columns past n are zero.
+// Packs depth [p0, p0 + kc) x all n columns of op(B) into NR-column panels
+// (panel j at out + j * kc, element [p * NR + c]); columns past n are zero.
 template <class T>
-void pack_b(const gemm_operands<T>& g, std::size_t n, std::size_t j0, std::size_t nc, std::size_t p0,
-            std::size_t kc, T* out) {
+void pack_b(const gemm_operands<T>& g, std::size_t n, std::size_t p0, std::size_t kc, T* out) {
     constexpr std::size_t nr = gemm_tile<T>::nr;
-    for (std::size_t panel = 0; panel < nc; panel += nr) {
-        const std::size_t cols = std::min(nr, n - (j0 + panel));
-        T* dst_panel = out + panel * kc;
-        if (!g.transpose_b) {
-            for (std::size_t p = 0; p < kc; ++p) {
-                const T* src = g.b + (p0 + p) * g.ldb + j0 + panel;
-                T* dst = dst_panel + p * nr;
-                std::size_t c = 0;
-                if (cols == nr)
-                    for (; c < nr; c += width<T>) store(dst + c, load(src + c));
-                for (; c < cols; ++c) dst[c] = src[c];
-                for (; c < nr; ++c) dst[c] = T(0);
-            }
-        } else {
-            for (std::size_t c = 0; c < nr; ++c) {
-                if (c < cols) {
-                    const T* src = g.b + (j0 + panel + c) * g.ldb + p0;
-                    for (std::size_t p = 0; p < kc; ++p) dst_panel[p * nr + c] = src[p];
-                } else {
-                    for (std::size_t p = 0; p < kc; ++p) dst_panel[p * nr + c] = T(0);
-                }
-            }
-        }
+    for (std::size_t j0 = 0; j0 < n; j0 += nr) {
+        const std::size_t cols = std::min(nr, n - j0);
+        T* dst_panel = out + j0 * kc;
+        for (std::size_t p = 0; p < kc; ++p)
+            for (std::size_t c = 0; c < nr; ++c)
+                dst_panel[p * nr + c] = c >= cols       ? T(0)
+                                        : g.transpose_b ? g.b[(j0 + c) * g.ldb + p0 + p]
+                                                        : g.b[(p0 + p) * g.ldb + j0 + c];
     }
 }
 
-// C tile (rows x cols valid) = / += packed A panel x packed B panel.
+// C tile (rows x cols valid) = / += A tile x B tile over kc steps. A's
+// element (r, p) is at a[r + p * a_step] (a packed panel has a_step = MR; a
+// transposed operand read in place has a_step = lda); B's vector v at depth p
+// is at b + p * b_step + v * width (packed: b_step = NR; in place: ldb).
 template <class T>
-inline void micro_kernel(std::size_t kc, const T* __restrict ap, const T* __restrict bp, T* c,
-                         std::size_t ldc, std::size_t rows, std::size_t cols, bool accumulate) {
+inline void micro_kernel(std::size_t kc, const T* __restrict a, std::size_t a_step, const T* __restrict b,
+                         std::size_t b_step, T* c, std::size_t ldc, std::size_t rows, std::size_t cols,
+                         bool accumulate) {
     using tile = gemm_tile<T>;
     constexpr std::size_t mr = tile::mr, nv = tile::vectors, w = width<T>;
     batch<T> acc[mr][nv];
@@ -127,14 +117,14 @@ inline void micro_kernel(std::size_t kc, const T* __restrict ap, const T* __rest
         for (std::size_t v = 0; v < nv; ++v) acc[r][v] = batch<T>(T(0));
 
     for (std::size_t p = 0; p < kc; ++p) {
-        batch<T> b[nv];
+        batch<T> bv[nv];
 #pragma GCC unroll 4
-        for (std::size_t v = 0; v < nv; ++v) b[v] = batch<T>::load_aligned(bp + p * tile::nr + v * w);
+        for (std::size_t v = 0; v < nv; ++v) bv[v] = load(b + p * b_step + v * w);
 #pragma GCC unroll 32
         for (std::size_t r = 0; r < mr; ++r) {
-            const batch<T> a(ap[p * mr + r]);
+            const batch<T> av(a[p * a_step + r]);
 #pragma GCC unroll 4
-            for (std::size_t v = 0; v < nv; ++v) acc[r][v] = xsimd::fma(a, b[v], acc[r][v]);
+            for (std::size_t v = 0; v < nv; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
         }
     }
 
@@ -173,10 +163,13 @@ gemm_scratch<T>& thread_scratch() {
 }  // namespace detail
 
 // C = op(A) op(B), or C += op(A) op(B) when accumulate. k == 0 gives C = 0
-// (or leaves C alone when accumulating).
+// (or leaves C alone when accumulating). Operands are read in place where
+// their layout already suits the micro-kernel (B with whole rows of NR
+// columns, A transposed); otherwise one panel at a time is packed.
 template <class T>
 void gemm(std::size_t m, std::size_t n, std::size_t k, const gemm_operands<T>& g, bool accumulate) {
     using tile = detail::gemm_tile<T>;
+    constexpr std::size_t mr = tile::mr, nr = tile::nr;
     if (m == 0 || n == 0) return;
     if (k == 0) {
         if (!accumulate)
@@ -184,28 +177,30 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const gemm_operands<T>& g
         return;
     }
     auto& scratch = detail::thread_scratch<T>();
+    const bool b_in_place = !g.transpose_b && n % nr == 0;
+    const std::size_t n_padded = (n + nr - 1) / nr * nr;
     const std::size_t kc_max = std::min(tile::kc, k);
-    const std::size_t nc_max = std::min(tile::nc, (n + tile::nr - 1) / tile::nr * tile::nr);
-    const std::size_t mc_max = std::min(tile::mc, (m + tile::mr - 1) / tile::mr * tile::mr);
-    if (scratch.b.size() < kc_max * nc_max) scratch.b.resize(kc_max * nc_max);
-    if (scratch.a.size() < kc_max * mc_max) scratch.a.resize(kc_max * mc_max);
+    if (!b_in_place && scratch.b.size() < kc_max * n_padded) scratch.b.resize(kc_max * n_padded);
+    if (scratch.a.size() < kc_max * mr) scratch.a.resize(kc_max * mr);
 
-    for (std::size_t j0 = 0; j0 < n; j0 += tile::nc) {
-        const std::size_t nc = std::min(tile::nc, n - j0);
-        const std::size_t nc_padded = (nc + tile::nr - 1) / tile::nr * tile::nr;
-        for (std::size_t p0 = 0; p0 < k; p0 += tile::kc) {
-            const std::size_t kc = std::min(tile::kc, k - p0);
-            const bool acc = accumulate || p0 > 0;
-            detail::pack_b(g, n, j0, nc_padded, p0, kc, scratch.b.data());
-            for (std::size_t i0 = 0; i0 < m; i0 += tile::mc) {
-                const std::size_t mc = std::min(tile::mc, m - i0);
-                const std::size_t mc_padded = (mc + tile::mr - 1) / tile::mr * tile::mr;
-                detail::pack_a(g, m, i0, mc_padded, p0, kc, scratch.a.data());
-                for (std::size_t jr = 0; jr < nc; jr += tile::nr)
-                    for (std::size_t ir = 0; ir < mc; ir += tile::mr)
-                        detail::micro_kernel(kc, scratch.a.data() + ir * kc, scratch.b.data() + jr * kc,
-                                             g.c + (i0 + ir) * g.ldc + j0 + jr, g.ldc,
-                                             std::min(tile::mr, mc - ir), std::min(tile::nr, nc - jr), acc);
+    for (std::size_t p0 = 0; p0 < k; p0 += tile::kc) {
+        const std::size_t kc = std::min(tile::kc, k - p0);
+        const bool acc = accumulate || p0 > 0;
+        if (!b_in_place) detail::pack_b(g, n, p0, kc, scratch.b.data());
+        for (std::size_t i0 = 0; i0 < m; i0 += mr) {
+            const std::size_t rows = std::min(mr, m - i0);
+            const T* a = scratch.a.data();
+            std::size_t a_step = mr;
+            if (g.transpose_a && rows == mr) {
+                a = g.a + p0 * g.lda + i0;
+                a_step = g.lda;
+            } else {
+                detail::pack_a_panel(g, i0, rows, p0, kc, scratch.a.data());
+            }
+            for (std::size_t j0 = 0; j0 < n; j0 += nr) {
+                const T* b = b_in_place ? g.b + p0 * g.ldb + j0 : scratch.b.data() + j0 * kc;
+                detail::micro_kernel(kc, a, a_step, b, b_in_place ? g.ldb : nr, g.c + i0 * g.ldc + j0, g.ldc,
+                                     rows, std::min(nr, n - j0), acc);
             }
         }
     }

@@ -21,6 +21,7 @@ template <class Derived>
 struct elementwise_activation {
     template <class T, class In>
     using bind = activation_layer<T, In, Derived>;
+    static constexpr bool elementwise = true;
 
     template <class T>
     static void forward_inplace(T* data, std::size_t count, std::size_t /*row*/) noexcept {
@@ -131,6 +132,7 @@ struct tanh : elementwise_activation<tanh> {
 // flat vector), as Keras' default axis=-1.
 struct softmax {
     static constexpr std::string_view name = "softmax";
+    static constexpr bool elementwise = false;
     template <class T, class In>
     using bind = activation_layer<T, In, softmax>;
 

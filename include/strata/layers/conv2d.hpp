@@ -97,22 +97,69 @@ void col2im(const T* cols, T* in, std::size_t n) {
     }
 }
 
-// Adds bias to each row of `rows` x `cols`, then applies the activation.
+// C = op(A) op(B) followed by bias and activation on each tile as the GEMM
+// finishes it; activations over whole rows (softmax) get their own pass.
 template <class T, class Activation>
-void bias_activation_forward(T* out, const T* bias, std::size_t rows, std::size_t cols) {
-    if (bias)
-        for (std::size_t r = 0; r < rows; ++r)
-            simd::transform(out + r * cols, bias, out + r * cols, cols, [](auto a, auto b) { return a + b; });
-    Activation::forward_inplace(out, rows * cols, cols);
+void gemm_bias_activation(std::size_t m, std::size_t n, std::size_t k, const simd::gemm_operands<T>& g,
+                          const T* bias) {
+    if constexpr (Activation::elementwise) {
+        simd::gemm(
+            m, n, k, g, false,
+            [bias](T* tile, std::size_t ldc, std::size_t rows, std::size_t cols, std::size_t first_col) {
+                for (std::size_t r = 0; r < rows; ++r) {
+                    T* row = tile + r * ldc;
+                    if (bias)
+                        simd::transform(row, bias + first_col, row, cols,
+                                        [](auto a, auto b) { return Activation::value(a + b); });
+                    else
+                        Activation::forward_inplace(row, cols, cols);
+                }
+            });
+    } else {
+        simd::gemm(m, n, k, g, false);
+        for (std::size_t r = 0; bias && r < m; ++r)
+            simd::transform(g.c + r * g.ldc, bias, g.c + r * g.ldc, n, [](auto a, auto b) { return a + b; });
+        Activation::forward_inplace(g.c, m * n, n);
+    }
 }
 
-// dout <- dout * f'(out); dbias += column sums of dout.
-template <class T, class Activation>
-void bias_activation_backward(const T* out, T* dout, T* dbias, std::size_t rows, std::size_t cols) {
-    Activation::backward_inplace(out, dout, rows * cols, cols);
-    if (dbias)
-        for (std::size_t r = 0; r < rows; ++r)
-            simd::transform(dbias, dout + r * cols, dbias, cols, [](auto a, auto b) { return a + b; });
+// dout <- dout * f'(out) and dbias += column sums of dout, in one pass; Cols
+// is compile-time so the column sums stay in registers.
+template <class T, class Activation, std::size_t Cols>
+void bias_activation_backward(const T* out, T* dout, T* dbias, std::size_t rows) {
+    if constexpr (!Activation::elementwise) Activation::backward_inplace(out, dout, rows * Cols, Cols);
+    constexpr std::size_t w = simd::width<T>, vectors = Cols / w, tail = Cols % w;
+    if constexpr (vectors > 0 && vectors <= 8) {
+        simd::batch<T> sums[vectors];
+        for (auto& v : sums) v = simd::batch<T>(T(0));
+        T tail_sums[tail > 0 ? tail : 1] = {};
+        for (std::size_t r = 0; r < rows; ++r) {
+            T* d = dout + r * Cols;
+            const T* y = out + r * Cols;
+#pragma GCC unroll 8
+            for (std::size_t v = 0; v < vectors; ++v) {
+                auto g = simd::load(d + v * w);
+                if constexpr (Activation::elementwise) {
+                    g = g * Activation::derivative_from_output(simd::load(y + v * w));
+                    simd::store(d + v * w, g);
+                }
+                sums[v] += g;
+            }
+            for (std::size_t c = vectors * w; c < Cols; ++c) {
+                if constexpr (Activation::elementwise) d[c] *= Activation::derivative_from_output(y[c]);
+                tail_sums[c - vectors * w] += d[c];
+            }
+        }
+        if (dbias) {
+            for (std::size_t v = 0; v < vectors; ++v)
+                simd::store(dbias + v * w, simd::load(dbias + v * w) + sums[v]);
+            for (std::size_t c = 0; c < tail; ++c) dbias[vectors * w + c] += tail_sums[c];
+        }
+    } else {
+        if constexpr (Activation::elementwise) Activation::backward_inplace(out, dout, rows * Cols, Cols);
+        for (std::size_t r = 0; dbias && r < rows; ++r)
+            simd::transform(dbias, dout + r * Cols, dbias, Cols, [](auto a, auto b) { return a + b; });
+    }
 }
 
 }  // namespace detail
@@ -141,7 +188,18 @@ struct conv2d_layer {
     // A 1x1 stride-1 convolution is already a matrix product over the input.
     static constexpr bool needs_columns = !(Kernel == 1 && Stride == 1);
 
-    static std::size_t workspace_size(std::size_t n) { return needs_columns ? n * OH * OW * patch : 0; }
+    // Columns are built for a few samples at a time and rebuilt in backward
+    // rather than kept, so the workspace no longer grows with the batch (a
+    // 128-image slice needed 17 MB). The budget is about one L2's worth plus
+    // half; smaller chunks made backward-weights reload dW too often.
+    static constexpr std::size_t column_budget = 1536 * 1024;
+    static constexpr std::size_t column_bytes_per_sample = OH * OW * patch * sizeof(T);
+    static constexpr std::size_t chunk_samples =
+        column_bytes_per_sample >= column_budget ? 1 : column_budget / column_bytes_per_sample;
+
+    static std::size_t workspace_size(std::size_t n) {
+        return needs_columns ? std::min(n, chunk_samples) * OH * OW * patch : 0;
+    }
     void bind_parameters(T* p) { params_ = p; }
     void initialize(rng& r) {
         Init::fill(params_, weight_count, patch, Kernel * Kernel * Filters, r);
@@ -153,35 +211,48 @@ struct conv2d_layer {
     const T* bias() const noexcept { return Bias ? params_ + weight_count : nullptr; }
 
     void forward(const T* in, T* out, std::size_t n, const pass_context<T>& ctx) const {
-        const T* cols = in;
-        if constexpr (needs_columns) {
-            im2col(in, ctx.workspace, n);
-            cols = ctx.workspace;
-        }
-        const std::size_t rows = n * OH * OW;
-        simd::gemm<T>(rows, Filters, patch, {cols, patch, false, weights(), Filters, false, out, Filters},
-                      false);
-        detail::bias_activation_forward<T, Activation>(out, bias(), rows, Filters);
+        for_each_chunk(n, [&](std::size_t first, std::size_t count) {
+            const T* cols = columns(in + first * In::size, count, ctx.workspace);
+            detail::gemm_bias_activation<T, Activation>(
+                count * OH * OW, Filters, patch,
+                {cols, patch, false, weights(), Filters, false, out + first * out_shape::size, Filters},
+                bias());
+        });
     }
 
     void backward(const T* in, const T* out, T* dout, T* din, T* dparams, std::size_t n,
                   const pass_context<T>& ctx) const {
-        const std::size_t rows = n * OH * OW;
-        detail::bias_activation_backward<T, Activation>(out, dout, Bias ? dparams + weight_count : nullptr,
-                                                        rows, Filters);
-        const T* cols = needs_columns ? ctx.workspace : in;
-        // dW += cols^T dout: a reduction over every pixel of every sample.
-        simd::gemm<T>(patch, Filters, rows, {cols, patch, true, dout, Filters, false, dparams, Filters},
-                      true);
-        if (!din) return;
-        // dcols = dout W^T, then scattered back onto the input pixels.
-        T* dcols = needs_columns ? ctx.workspace : din;
-        simd::gemm<T>(rows, patch, Filters, {dout, Filters, false, weights(), Filters, true, dcols, patch},
-                      false);
-        if constexpr (needs_columns) col2im(dcols, din, n);
+        detail::bias_activation_backward<T, Activation, Filters>(
+            out, dout, Bias ? dparams + weight_count : nullptr, n * OH * OW);
+        for_each_chunk(n, [&](std::size_t first, std::size_t count) {
+            const std::size_t rows = count * OH * OW;
+            const T* chunk_dout = dout + first * out_shape::size;
+            const T* cols = columns(in + first * In::size, count, ctx.workspace);
+            // dW += cols^T dout: a reduction over every pixel of every sample.
+            simd::gemm<T>(patch, Filters, rows,
+                          {cols, patch, true, chunk_dout, Filters, false, dparams, Filters}, true);
+            if (!din) return;
+            // dcols = dout W^T, then scattered back onto the input pixels.
+            T* chunk_din = din + first * In::size;
+            T* dcols = needs_columns ? ctx.workspace : chunk_din;
+            simd::gemm<T>(rows, patch, Filters,
+                          {chunk_dout, Filters, false, weights(), Filters, true, dcols, patch}, false);
+            if constexpr (needs_columns) col2im(dcols, chunk_din, count);
+        });
     }
 
 private:
+    template <class F>
+    static void for_each_chunk(std::size_t n, F&& f) {
+        const std::size_t step = needs_columns ? chunk_samples : n;
+        for (std::size_t first = 0; first < n; first += step) f(first, std::min(step, n - first));
+    }
+    // The im2col rows of `count` samples, or the input itself for 1x1 stride-1 kernels.
+    static const T* columns(const T* in, std::size_t count, T* workspace) {
+        if constexpr (!needs_columns) return in;
+        im2col(in, workspace, count);
+        return workspace;
+    }
     static void im2col(const T* in, T* cols, std::size_t n) {
         detail::im2col<T, H, W, C, Kernel, Stride, OH, OW, rows_axis::pad_before, cols_axis::pad_before>(
             in, cols, n);

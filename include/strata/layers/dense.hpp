@@ -38,14 +38,14 @@ struct dense_layer {
     const T* bias() const noexcept { return Bias ? params_ + weight_count : nullptr; }
 
     void forward(const T* in, T* out, std::size_t n, const pass_context<T>&) const {
-        simd::gemm<T>(n, Units, inputs, {in, inputs, false, weights(), Units, false, out, Units}, false);
-        detail::bias_activation_forward<T, Activation>(out, bias(), n, Units);
+        detail::gemm_bias_activation<T, Activation>(
+            n, Units, inputs, {in, inputs, false, weights(), Units, false, out, Units}, bias());
     }
 
     void backward(const T* in, const T* out, T* dout, T* din, T* dparams, std::size_t n,
                   const pass_context<T>&) const {
-        detail::bias_activation_backward<T, Activation>(out, dout, Bias ? dparams + weight_count : nullptr, n,
-                                                        Units);
+        detail::bias_activation_backward<T, Activation, Units>(out, dout,
+                                                               Bias ? dparams + weight_count : nullptr, n);
         simd::gemm<T>(inputs, Units, n, {in, inputs, true, dout, Units, false, dparams, Units}, true);
         if (din)
             simd::gemm<T>(n, inputs, Units, {dout, Units, false, weights(), Units, true, din, inputs}, false);

@@ -1,6 +1,6 @@
 // Max pooling over Pool x Pool windows (stride defaults to Pool). Backward
-// finds each window's first maximum again instead of storing indices; ties go
-// to the first in row-major order, as in PyTorch.
+// finds each window's first element equal to the pooled output instead of
+// storing indices; ties go to the first in row-major order, as in PyTorch.
 #pragma once
 
 #include <algorithm>
@@ -50,24 +50,44 @@ struct max_pool_layer : parameter_free_layer {
         }
     }
 
-    void backward(const T* in, const T*, T* dout, T* din, T*, std::size_t n, const pass_context<T>&) const {
+    void backward(const T* in, const T* out, T* dout, T* din, T*, std::size_t n,
+                  const pass_context<T>&) const {
         if (!din) return;
+        constexpr std::size_t w = simd::width<T>;
+        using V = simd::batch<T>;
         std::fill_n(din, n * In::size, T(0));
         for (std::size_t s = 0; s < n; ++s) {
             const T* image = in + s * In::size;
             T* dimage = din + s * In::size;
-            const T* grad = dout + s * out_shape::size;
-            for (std::size_t oy = 0; oy < OH; ++oy)
-                for (std::size_t ox = 0; ox < OW; ++ox)
-                    for (std::size_t c = 0; c < C; ++c) {
-                        std::size_t best_at = geometry::in_offset(oy, ox, 0, 0) + c;
-                        for (std::size_t ky = 0; ky < Pool; ++ky)
-                            for (std::size_t kx = 0; kx < Pool; ++kx) {
-                                const std::size_t at = geometry::in_offset(oy, ox, ky, kx) + c;
-                                if (image[at] > image[best_at]) best_at = at;
+            for (std::size_t o = 0; o < OH * OW; ++o) {
+                const std::size_t oy = o / OW, ox = o % OW;
+                const T* pooled = out + s * out_shape::size + o * C;
+                const T* grad = dout + s * out_shape::size + o * C;
+                std::size_t c = 0;
+                // The window's first element equal to the pooled maximum takes the gradient.
+                for (; c + w <= C; c += w) {
+                    const V top = simd::load(pooled + c), g = simd::load(grad + c), zero(T(0));
+                    auto unclaimed = top == top;  // all true
+                    for (std::size_t ky = 0; ky < Pool; ++ky)
+                        for (std::size_t kx = 0; kx < Pool; ++kx) {
+                            const std::size_t at = geometry::in_offset(oy, ox, ky, kx) + c;
+                            const auto hit = (simd::load(image + at) == top) && unclaimed;
+                            simd::store(dimage + at, simd::load(dimage + at) + xsimd::select(hit, g, zero));
+                            unclaimed = unclaimed && !hit;
+                        }
+                }
+                for (; c < C; ++c) {
+                    bool claimed = false;
+                    for (std::size_t ky = 0; ky < Pool && !claimed; ++ky)
+                        for (std::size_t kx = 0; kx < Pool && !claimed; ++kx) {
+                            const std::size_t at = geometry::in_offset(oy, ox, ky, kx) + c;
+                            if (image[at] == pooled[c]) {
+                                dimage[at] += grad[c];
+                                claimed = true;
                             }
-                        dimage[best_at] += grad[(oy * OW + ox) * C + c];
-                    }
+                        }
+                }
+            }
         }
     }
 };

@@ -166,14 +166,25 @@ gemm_scratch<T>& thread_scratch() {
 // (or leaves C alone when accumulating). Operands are read in place where
 // their layout already suits the micro-kernel (B with whole rows of NR
 // columns, A transposed); otherwise one panel at a time is packed.
-template <class T>
-void gemm(std::size_t m, std::size_t n, std::size_t k, const gemm_operands<T>& g, bool accumulate) {
+//
+// finish(tile, ldc, rows, cols, first_col) runs on each C tile once its last
+// depth block is stored, while the tile is still in L1: layers add bias and
+// apply their activation there instead of in another pass over C.
+struct no_finish {
+    template <class T>
+    void operator()(T*, std::size_t, std::size_t, std::size_t, std::size_t) const noexcept {}
+};
+
+template <class T, class Finish = no_finish>
+void gemm(std::size_t m, std::size_t n, std::size_t k, const gemm_operands<T>& g, bool accumulate,
+          const Finish& finish = {}) {
     using tile = detail::gemm_tile<T>;
     constexpr std::size_t mr = tile::mr, nr = tile::nr;
     if (m == 0 || n == 0) return;
     if (k == 0) {
         if (!accumulate)
             for (std::size_t i = 0; i < m; ++i) std::fill_n(g.c + i * g.ldc, n, T(0));
+        finish(g.c, g.ldc, m, n, std::size_t{0});
         return;
     }
     auto& scratch = detail::thread_scratch<T>();
@@ -199,8 +210,10 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const gemm_operands<T>& g
             }
             for (std::size_t j0 = 0; j0 < n; j0 += nr) {
                 const T* b = b_in_place ? g.b + p0 * g.ldb + j0 : scratch.b.data() + j0 * kc;
-                detail::micro_kernel(kc, a, a_step, b, b_in_place ? g.ldb : nr, g.c + i0 * g.ldc + j0, g.ldc,
-                                     rows, std::min(nr, n - j0), acc);
+                T* tile = g.c + i0 * g.ldc + j0;
+                const std::size_t cols = std::min(nr, n - j0);
+                detail::micro_kernel(kc, a, a_step, b, b_in_place ? g.ldb : nr, tile, g.ldc, rows, cols, acc);
+                if (p0 + kc == k) finish(tile, g.ldc, rows, cols, j0);
             }
         }
     }

@@ -1,7 +1,12 @@
 // Throughput of the reference Fashion-MNIST network: training steps and
 // batched inference, reported as images/s and GFLOP/s. Names are stable so
 // results can be compared over time in RESULTS.md.
+#include <cstdlib>
+#include <type_traits>
+#include <vector>
+
 #include <benchmark/benchmark.h>
+#include <cblas.h>
 #include <strata/strata.hpp>
 
 namespace st = strata;
@@ -11,8 +16,16 @@ using reference_net = st::sequential<st::input<28, 28, 1>, st::conv2d<32, 3, st:
                                      st::conv2d<64, 3, st::relu>, st::max_pool<2>, st::flatten,
                                      st::dense<128, st::relu>, st::dropout<0.5>, st::dense<10>>;
 // Multiply-adds x 2 of the reference network, from its shapes.
-constexpr double forward_flop = 2.0 * (26 * 26 * 32 * 9 + 11 * 11 * 64 * 288 + 1600 * 128 + 128 * 10);
-constexpr double train_flop = 3 * forward_flop;  // forward, backward-data, backward-weights
+constexpr double conv1_flop = 2.0 * 26 * 26 * 32 * 9;
+constexpr double forward_flop = conv1_flop + 2.0 * (11 * 11 * 64 * 288 + 1600 * 128 + 128 * 10);
+// Forward, backward-weights and backward-data, less conv 1's input gradient (never computed).
+constexpr double train_flop = 3 * forward_flop - conv1_flop;
+
+// STRATA_THREADS sets the thread count (compare_pytorch.py uses it); default: one per core.
+st::threads bench_threads() {
+    const char* env = std::getenv("STRATA_THREADS");
+    return st::threads{env ? static_cast<std::size_t>(std::strtoul(env, nullptr, 10)) : 0};
+}
 
 std::vector<float> random_images(std::size_t n) {
     std::vector<float> x(n * 784);
@@ -24,7 +37,7 @@ std::vector<float> random_images(std::size_t n) {
 void BM_train_step(benchmark::State& state) {
     const auto batch = static_cast<std::size_t>(state.range(0));
     reference_net net{st::seed{1}};
-    st::executor<reference_net> exec;
+    st::executor<reference_net> exec(bench_threads());
     const st::loss::sparse_categorical_crossentropy loss{.from_logits = true};
     const st::optim::adam opt;
     auto opt_state = opt.make_state<float>(net.parameters().size());
@@ -46,7 +59,7 @@ BENCHMARK(BM_train_step)->Arg(32)->Arg(64)->Arg(256)->UseRealTime()->Unit(benchm
 void BM_infer(benchmark::State& state) {
     const auto batch = static_cast<std::size_t>(state.range(0));
     reference_net net{st::seed{1}};
-    st::executor<reference_net> exec(batch == 1 ? st::threads{1} : st::threads{});
+    st::executor<reference_net> exec(batch == 1 ? st::threads{1} : bench_threads());
     const auto x = random_images(batch);
     std::vector<float> out(batch * 10);
     for (auto _ : state) {
@@ -58,6 +71,95 @@ void BM_infer(benchmark::State& state) {
     state.counters["GFLOP/s"] = benchmark::Counter(images * forward_flop / 1e9, benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_infer)->Arg(1)->Arg(256)->UseRealTime()->Unit(benchmark::kMicrosecond);
+// One-thread square products, strata's kernel beside OpenBLAS's in the same
+// binary. OpenBLAS picks its kernel when it loads: run with
+// OPENBLAS_CORETYPE=SkylakeX on AVX-512 machines (the scripts do) or it may
+// use its AVX2 kernel on CPUs newer than it knows.
+void BM_gemm(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    std::vector<float> a(n * n, 0.5f), b(n * n, 0.25f), c(n * n);
+    for (auto _ : state) {
+        st::simd::gemm<float>(n, n, n, {a.data(), n, false, b.data(), n, false, c.data(), n}, false);
+        benchmark::DoNotOptimize(c.data());
+    }
+    state.counters["GFLOP/s"] =
+        benchmark::Counter(2.0 * double(n) * double(n) * double(n) * double(state.iterations()) / 1e9,
+                           benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_gemm)->Arg(256)->Arg(512)->Arg(1024)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_openblas_sgemm(benchmark::State& state) {
+    const int n = static_cast<int>(state.range(0));
+    openblas_set_num_threads(1);
+    std::vector<float> a(std::size_t(n) * n, 0.5f), b(a.size(), 0.25f), c(a.size());
+    for (auto _ : state) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f,
+                    c.data(), n);
+        benchmark::DoNotOptimize(c.data());
+    }
+    state.counters["GFLOP/s"] = benchmark::Counter(2.0 * n * double(n) * n * double(state.iterations()) / 1e9,
+                                                   benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_openblas_sgemm)->Arg(256)->Arg(512)->Arg(1024)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// The reference network's conv layers alone, one thread, 32 images (one
+// thread's slice of a batch of 64): argument 1 is conv 1 (28x28x1 -> 32),
+// 2 is conv 2 (13x13x32 -> 64).
+template <class Layer>
+struct conv_case {
+    Layer layer;
+    std::vector<float> params, grads, in, out, din, workspace;
+    static constexpr std::size_t n = 32;
+    conv_case()
+        : params(Layer::param_count),
+          grads(Layer::param_count),
+          in(n * Layer::in_shape::size),
+          out(n * Layer::out_shape::size),
+          din(in.size()),
+          workspace(Layer::workspace_size(n)) {
+        layer.bind_parameters(params.data());
+        st::rng r(1);
+        layer.initialize(r);
+        for (auto& v : in) v = static_cast<float>(r.uniform());
+    }
+    st::pass_context<float> ctx() { return {true, 1, 0, 0, workspace.data()}; }
+    static constexpr double flop = 2.0 * n * Layer::out_shape::size * Layer::patch;
+};
+using conv1_t = reference_net::layer_type<0>;
+using conv2_t = reference_net::layer_type<2>;
+
+template <class Layer>
+void conv_forward(benchmark::State& state) {
+    conv_case<Layer> c;
+    for (auto _ : state) {
+        c.layer.forward(c.in.data(), c.out.data(), c.n, c.ctx());
+        benchmark::DoNotOptimize(c.out.data());
+    }
+    state.counters["GFLOP/s"] =
+        benchmark::Counter(c.flop * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
+}
+template <class Layer>
+void conv_backward(benchmark::State& state) {
+    conv_case<Layer> c;
+    c.layer.forward(c.in.data(), c.out.data(), c.n, c.ctx());
+    std::vector<float> dout(c.out.size(), 0.01f);
+    const bool first_layer = std::is_same_v<Layer, conv1_t>;  // the network skips its input gradient
+    for (auto _ : state) {
+        c.layer.backward(c.in.data(), c.out.data(), dout.data(), first_layer ? nullptr : c.din.data(),
+                         c.grads.data(), c.n, c.ctx());
+        benchmark::DoNotOptimize(c.grads.data());
+    }
+    state.counters["GFLOP/s"] = benchmark::Counter(
+        (first_layer ? 1 : 2) * c.flop * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
+}
+void BM_conv_forward(benchmark::State& state) {
+    state.range(0) == 1 ? conv_forward<conv1_t>(state) : conv_forward<conv2_t>(state);
+}
+void BM_conv_backward(benchmark::State& state) {
+    state.range(0) == 1 ? conv_backward<conv1_t>(state) : conv_backward<conv2_t>(state);
+}
+BENCHMARK(BM_conv_forward)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_conv_backward)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Installs what strata's build, tests and examples need from Debian's packages.
+# Installs what strata's build, tests and examples need from Debian's packages;
+# `setup.sh bench` adds what the PyTorch comparison needs (python3-torch; it
+# uses the OpenBLAS installed for the GEMM benchmark as its BLAS).
 # Idempotent: does nothing when everything is already installed.
 set -euo pipefail
 
 packages=(
   g++ cmake make pkg-config
   libxtensor-dev libxsimd-dev xtl-dev zlib1g-dev
-  doctest-dev libbenchmark-dev
+  doctest-dev libbenchmark-dev libopenblas-dev
   dataset-fashion-mnist
 )
+if [ "${1:-}" = "bench" ]; then
+  packages+=(python3-torch python3-numpy)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

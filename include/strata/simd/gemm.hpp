@@ -91,12 +91,18 @@ void pack_b(const gemm_operands<T>& g, std::size_t n, std::size_t p0, std::size_
     constexpr std::size_t nr = gemm_tile<T>::nr;
     for (std::size_t j0 = 0; j0 < n; j0 += nr) {
         const std::size_t cols = std::min(nr, n - j0);
-        T* dst_panel = out + j0 * kc;
-        for (std::size_t p = 0; p < kc; ++p)
-            for (std::size_t c = 0; c < nr; ++c)
-                dst_panel[p * nr + c] = c >= cols       ? T(0)
-                                        : g.transpose_b ? g.b[(j0 + c) * g.ldb + p0 + p]
-                                                        : g.b[(p0 + p) * g.ldb + j0 + c];
+        T* panel = out + j0 * kc;
+        if (cols < nr)
+            for (std::size_t p = 0; p < kc; ++p) std::fill_n(panel + p * nr + cols, nr - cols, T(0));
+        if (g.transpose_b) {
+            // Each source row is one panel column: read it sequentially, write with stride NR.
+            for (std::size_t c = 0; c < cols; ++c) {
+                const T* src = g.b + (j0 + c) * g.ldb + p0;
+                for (std::size_t p = 0; p < kc; ++p) panel[p * nr + c] = src[p];
+            }
+        } else {
+            for (std::size_t p = 0; p < kc; ++p) std::copy_n(g.b + (p0 + p) * g.ldb + j0, cols, panel + p * nr);
+        }
     }
 }
 

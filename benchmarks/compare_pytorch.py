@@ -1,0 +1,129 @@
+#!/usr/bin/python3
+"""Runs the reference Fashion-MNIST network's training step and inference in
+PyTorch (Debian's python3-torch, CPU) and in strata_bench, interleaved, at the
+same thread count and batch sizes, and prints a table of medians, ratios and
+one JSON line (the last line of output).
+
+usage: benchmarks/compare_pytorch.py [--bench build/benchmarks/strata_bench]
+                                     [--threads 2] [--repetitions 5]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+# OpenBLAS at one thread is PyTorch's best setting on this machine; set before torch loads.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+
+def reference_net():
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(1600, 128), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(128, 10))
+
+
+def timed_rate(step, items, min_seconds=0.5):
+    """Items per second of step(), after a warm-up, over at least min_seconds."""
+    for _ in range(3):
+        step()
+    calls, start = 0, time.perf_counter()
+    while True:
+        step()
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            return calls * items / elapsed, elapsed / calls
+
+
+def torch_figures(batch_train=64, batch_infer=256):
+    torch.manual_seed(0)
+    net = reference_net()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    x = torch.rand(batch_train, 1, 28, 28)
+    y = torch.randint(0, 10, (batch_train,))
+
+    def train_step():
+        opt.zero_grad(set_to_none=True)
+        loss_fn(net(x), y).backward()
+        opt.step()
+
+    net.train()
+    train_img_s, _ = timed_rate(train_step, batch_train)
+    net.eval()
+    xb = torch.rand(batch_infer, 1, 28, 28)
+    x1 = torch.rand(1, 1, 28, 28)
+    with torch.inference_mode():
+        infer_img_s, _ = timed_rate(lambda: net(xb), batch_infer)
+        _, latency_s = timed_rate(lambda: net(x1), 1)
+    return {"train_img_s_b64": train_img_s, "infer_img_s_b256": infer_img_s, "latency_us_b1": latency_s * 1e6}
+
+
+def strata_figures(bench, threads):
+    out = subprocess.run(
+        [bench, "--benchmark_filter=BM_train_step/64/|BM_infer/1/|BM_infer/256/",
+         "--benchmark_min_time=0.5", "--benchmark_format=json"],
+        check=True, capture_output=True, text=True,
+        env={**os.environ, "STRATA_THREADS": str(threads)}).stdout
+    rows = {b["name"]: b for b in json.loads(out)["benchmarks"]}
+    return {
+        "train_img_s_b64": rows["BM_train_step/64/real_time"]["img/s"],
+        "infer_img_s_b256": rows["BM_infer/256/real_time"]["img/s"],
+        "latency_us_b1": rows["BM_infer/1/real_time"]["real_time"],  # reported in microseconds
+    }
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bench", default=os.path.join(here, "..", "build", "benchmarks", "strata_bench"))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repetitions", type=int, default=5)
+    args = parser.parse_args()
+    if not os.access(args.bench, os.X_OK):
+        sys.exit(f"compare_pytorch: {args.bench} is not an executable; build the strata_bench target first")
+    torch.set_num_threads(args.threads)
+
+    runs = {"torch": [], "strata": []}
+    for rep in range(args.repetitions):
+        runs["torch"].append(torch_figures())
+        runs["strata"].append(strata_figures(args.bench, args.threads))
+        print(f"repetition {rep + 1}/{args.repetitions}: torch {runs['torch'][-1]}, strata {runs['strata'][-1]}",
+              file=sys.stderr)
+
+    med = {side: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for side, rs in runs.items()}
+    result = {
+        "threads": args.threads,
+        "repetitions": args.repetitions,
+        "torch_version": torch.__version__,
+        "strata_train_img_s_b64": med["strata"]["train_img_s_b64"],
+        "torch_train_img_s_b64": med["torch"]["train_img_s_b64"],
+        "ratio_train_b64": med["strata"]["train_img_s_b64"] / med["torch"]["train_img_s_b64"],
+        "strata_latency_us_b1": med["strata"]["latency_us_b1"],
+        "torch_latency_us_b1": med["torch"]["latency_us_b1"],
+        "ratio_latency_b1": med["torch"]["latency_us_b1"] / med["strata"]["latency_us_b1"],
+        "strata_infer_img_s_b256": med["strata"]["infer_img_s_b256"],
+        "torch_infer_img_s_b256": med["torch"]["infer_img_s_b256"],
+        "ratio_infer_b256": med["strata"]["infer_img_s_b256"] / med["torch"]["infer_img_s_b256"],
+    }
+    print(f"{'medians, ' + str(args.threads) + ' threads':32} {'strata':>12} {'PyTorch':>12} {'ratio':>8}")
+    print(f"{'train, batch 64 (img/s)':32} {result['strata_train_img_s_b64']:12.0f} "
+          f"{result['torch_train_img_s_b64']:12.0f} {result['ratio_train_b64']:7.2f}x")
+    print(f"{'inference, batch 256 (img/s)':32} {result['strata_infer_img_s_b256']:12.0f} "
+          f"{result['torch_infer_img_s_b256']:12.0f} {result['ratio_infer_b256']:7.2f}x")
+    print(f"{'latency, batch 1 (us)':32} {result['strata_latency_us_b1']:12.1f} "
+          f"{result['torch_latency_us_b1']:12.1f} {result['ratio_latency_b1']:7.2f}x")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

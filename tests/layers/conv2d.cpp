@@ -98,3 +98,39 @@ TEST_CASE("conv2d initialisation is seeded and uses the initializer's scale") {
     CHECK(max_abs > 0.9 * limit);
     for (std::size_t i = L::weight_count; i < L::param_count; ++i) CHECK(a[i] == 0.0f);
 }
+
+namespace {
+// Runs the layer (GEMM path) and the direct reference loop on the same random
+// data and returns the largest relative difference.
+template <class Spec, class In, std::size_t N = 5>
+double fast_vs_reference() {
+    using L = typename Spec::template bind<float, In>;
+    L layer;
+    std::vector<float> params(L::param_count), in(N * In::size), fast(N * L::out_shape::size),
+        slow(fast.size()), workspace(L::workspace_size(N));
+    layer.bind_parameters(params.data());
+    st::rng r(11);
+    layer.initialize(r);
+    for (std::size_t i = L::weight_count; i < L::param_count; ++i) params[i] = float(r.uniform(-0.5, 0.5));
+    for (auto& v : in) v = float(r.uniform(-1, 1));
+    layer.forward(in.data(), fast.data(), N, {false, 0, 0, 0, workspace.data()});
+    st::detail::conv2d_reference<float, typename L::activation, L::H, L::W, L::C, L::filters, L::kernel,
+                                 L::stride, L::same_padding>(in.data(), layer.weights(), layer.bias(),
+                                                             slow.data(), N);
+    double worst = 0;
+    for (std::size_t i = 0; i < fast.size(); ++i)
+        worst =
+            std::max(worst, std::abs(double(fast[i]) - double(slow[i])) / (1.0 + std::abs(double(slow[i]))));
+    return worst;
+}
+}  // namespace
+
+TEST_CASE("conv2d's fast path agrees with the direct reference loop to 1e-5 (float)") {
+    CHECK(fast_vs_reference<st::conv2d<32, 3, st::relu>, st::shape<28, 28, 1>>() < 1e-5);
+    CHECK(fast_vs_reference<st::conv2d<64, 3, st::relu>, st::shape<13, 13, 32>>() < 1e-5);
+    CHECK(fast_vs_reference<st::conv2d<24, 5, st::tanh, st::same, st::stride<2>>, st::shape<11, 9, 3>>() <
+          1e-5);
+    CHECK(fast_vs_reference<st::conv2d<10, 1, st::identity, st::no_bias>, st::shape<6, 6, 7>>() < 1e-5);
+    // Enough samples that the column chunking splits the batch.
+    CHECK(fast_vs_reference<st::conv2d<16, 3, st::elu, st::same>, st::shape<40, 40, 8>, 9>() < 1e-5);
+}

@@ -162,6 +162,37 @@ void bias_activation_backward(const T* out, T* dout, T* dbias, std::size_t rows)
     }
 }
 
+// The test oracle: a direct convolution in plain loops, out = act(conv(in) + b),
+// with the same weight layout, padding and stride rules as conv2d.
+template <class T, class Activation, std::size_t H, std::size_t W, std::size_t C, std::size_t Filters,
+          std::size_t Kernel, std::size_t Stride, bool Same>
+void conv2d_reference(const T* in, const T* weights, const T* bias, T* out, std::size_t n) {
+    using rows_axis = conv_axis<H, Kernel, Stride, Same>;
+    using cols_axis = conv_axis<W, Kernel, Stride, Same>;
+    constexpr std::size_t OH = rows_axis::out, OW = cols_axis::out;
+    for (std::size_t s = 0; s < n; ++s)
+        for (std::size_t oy = 0; oy < OH; ++oy)
+            for (std::size_t ox = 0; ox < OW; ++ox)
+                for (std::size_t f = 0; f < Filters; ++f) {
+                    double sum = bias ? static_cast<double>(bias[f]) : 0.0;
+                    for (std::size_t ky = 0; ky < Kernel; ++ky)
+                        for (std::size_t kx = 0; kx < Kernel; ++kx) {
+                            const auto y = static_cast<std::ptrdiff_t>(oy * Stride + ky) -
+                                           static_cast<std::ptrdiff_t>(rows_axis::pad_before);
+                            const auto x = static_cast<std::ptrdiff_t>(ox * Stride + kx) -
+                                           static_cast<std::ptrdiff_t>(cols_axis::pad_before);
+                            if (y < 0 || x < 0 || y >= static_cast<std::ptrdiff_t>(H) ||
+                                x >= static_cast<std::ptrdiff_t>(W))
+                                continue;
+                            for (std::size_t c = 0; c < C; ++c)
+                                sum +=
+                                    static_cast<double>(in[((s * H + y) * W + x) * C + c]) *
+                                    static_cast<double>(weights[((ky * Kernel + kx) * C + c) * Filters + f]);
+                        }
+                    out[((s * OH + oy) * OW + ox) * Filters + f] = Activation::value(static_cast<T>(sum));
+                }
+}
+
 }  // namespace detail
 
 template <class T, class In, std::size_t Filters, std::size_t Kernel, class Activation, std::size_t Stride,
@@ -180,6 +211,9 @@ struct conv2d_layer {
 
     using in_shape = In;
     using out_shape = shape<OH, OW, Filters>;
+    using activation = Activation;
+    static constexpr std::size_t filters = Filters, kernel = Kernel, stride = Stride;
+    static constexpr bool same_padding = Same;
     static constexpr std::string_view name = "conv2d";
     static constexpr std::size_t patch = Kernel * Kernel * C;  // one im2col row
     static constexpr std::size_t weight_count = patch * Filters;

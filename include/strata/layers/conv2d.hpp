@@ -97,28 +97,29 @@ void col2im(const T* cols, T* in, std::size_t n) {
     }
 }
 
-// C = op(A) op(B) followed by bias and activation on each tile as the GEMM
-// finishes it; activations over whole rows (softmax) get their own pass.
+// Adds the bias and applies an element-wise activation to a GEMM result as
+// it is stored (simd::gemm's finish hook), for vectors and scalar tails alike.
+template <class T, class Activation>
+struct bias_activation {
+    const T* bias;
+    simd::batch<T> operator()(simd::batch<T> v, std::size_t col) const {
+        if (bias) v += simd::load(bias + col);
+        return Activation::value(v);
+    }
+    T operator()(T v, std::size_t col) const {
+        if (bias) v += bias[col];
+        return Activation::value(v);
+    }
+};
+
+// C = act(op(A) op(B) + bias); activations over whole rows (softmax) get their own pass.
 template <class T, class Activation>
 void gemm_bias_activation(std::size_t m, std::size_t n, std::size_t k, const simd::gemm_operands<T>& g,
                           const T* bias) {
     if constexpr (Activation::elementwise) {
-        simd::gemm(
-            m, n, k, g, false,
-            [bias](T* tile, std::size_t ldc, std::size_t rows, std::size_t cols, std::size_t first_col) {
-                for (std::size_t r = 0; r < rows; ++r) {
-                    T* row = tile + r * ldc;
-                    if (bias)
-                        simd::transform(row, bias + first_col, row, cols,
-                                        [](auto a, auto b) { return Activation::value(a + b); });
-                    else
-                        Activation::forward_inplace(row, cols, cols);
-                }
-            });
+        simd::gemm(m, n, k, g, false, bias_activation<T, Activation>{bias});
     } else {
-        simd::gemm(m, n, k, g, false);
-        for (std::size_t r = 0; bias && r < m; ++r)
-            simd::transform(g.c + r * g.ldc, bias, g.c + r * g.ldc, n, [](auto a, auto b) { return a + b; });
+        simd::gemm(m, n, k, g, false, bias_activation<T, identity>{bias});
         Activation::forward_inplace(g.c, m * n, n);
     }
 }

@@ -55,7 +55,11 @@ struct max_pool_layer : parameter_free_layer {
         if (!din) return;
         constexpr std::size_t w = simd::width<T>;
         using V = simd::batch<T>;
-        std::fill_n(din, n * In::size, T(0));
+        // Non-overlapping windows write every covered input exactly once, so
+        // only the uncovered border (odd sizes) needs zeroing up front.
+        constexpr bool disjoint = Stride == Pool;
+        constexpr bool covers_all = disjoint && OH * Pool == geometry::H && OW * Pool == geometry::W;
+        if constexpr (!covers_all) std::fill_n(din, n * In::size, T(0));
         for (std::size_t s = 0; s < n; ++s) {
             const T* image = in + s * In::size;
             T* dimage = din + s * In::size;
@@ -72,19 +76,20 @@ struct max_pool_layer : parameter_free_layer {
                         for (std::size_t kx = 0; kx < Pool; ++kx) {
                             const std::size_t at = geometry::in_offset(oy, ox, ky, kx) + c;
                             const auto hit = (simd::load(image + at) == top) && unclaimed;
-                            simd::store(dimage + at, simd::load(dimage + at) + xsimd::select(hit, g, zero));
+                            const V routed = xsimd::select(hit, g, zero);
+                            simd::store(dimage + at, disjoint ? routed : simd::load(dimage + at) + routed);
                             unclaimed = unclaimed && !hit;
                         }
                 }
                 for (; c < C; ++c) {
                     bool claimed = false;
-                    for (std::size_t ky = 0; ky < Pool && !claimed; ++ky)
-                        for (std::size_t kx = 0; kx < Pool && !claimed; ++kx) {
+                    for (std::size_t ky = 0; ky < Pool; ++ky)
+                        for (std::size_t kx = 0; kx < Pool; ++kx) {
                             const std::size_t at = geometry::in_offset(oy, ox, ky, kx) + c;
-                            if (image[at] == pooled[c]) {
-                                dimage[at] += grad[c];
-                                claimed = true;
-                            }
+                            const bool hit = !claimed && image[at] == pooled[c];
+                            claimed = claimed || hit;
+                            const T routed = hit ? grad[c] : T(0);
+                            dimage[at] = disjoint ? routed : dimage[at] + routed;
                         }
                 }
             }

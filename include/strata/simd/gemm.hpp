@@ -101,7 +101,8 @@ void pack_b(const gemm_operands<T>& g, std::size_t n, std::size_t p0, std::size_
                 for (std::size_t p = 0; p < kc; ++p) panel[p * nr + c] = src[p];
             }
         } else {
-            for (std::size_t p = 0; p < kc; ++p) std::copy_n(g.b + (p0 + p) * g.ldb + j0, cols, panel + p * nr);
+            for (std::size_t p = 0; p < kc; ++p)
+                std::copy_n(g.b + (p0 + p) * g.ldb + j0, cols, panel + p * nr);
         }
     }
 }
@@ -110,10 +111,14 @@ void pack_b(const gemm_operands<T>& g, std::size_t n, std::size_t p0, std::size_
 // element (r, p) is at a[r + p * a_step] (a packed panel has a_step = MR; a
 // transposed operand read in place has a_step = lda); B's vector v at depth p
 // is at b + p * b_step + v * width (packed: b_step = NR; in place: ldb).
-template <class T>
+//
+// On the last depth block (`last`), finish(value, column) transforms each
+// result vector (and, for ragged tiles, each scalar) in registers before
+// its one store: that is where layers add bias and apply the activation.
+template <class T, class Finish>
 inline void micro_kernel(std::size_t kc, const T* __restrict a, std::size_t a_step, const T* __restrict b,
                          std::size_t b_step, T* c, std::size_t ldc, std::size_t rows, std::size_t cols,
-                         bool accumulate) {
+                         bool accumulate, std::size_t first_col, bool last, const Finish& finish) {
     using tile = gemm_tile<T>;
     constexpr std::size_t mr = tile::mr, nv = tile::vectors, w = width<T>;
     batch<T> acc[mr][nv];
@@ -140,7 +145,8 @@ inline void micro_kernel(std::size_t kc, const T* __restrict a, std::size_t a_st
 #pragma GCC unroll 4
             for (std::size_t v = 0; v < nv; ++v) {
                 T* dst = c + r * ldc + v * w;
-                store(dst, accumulate ? acc[r][v] + load(dst) : acc[r][v]);
+                const batch<T> value = accumulate ? acc[r][v] + load(dst) : acc[r][v];
+                store(dst, last ? finish(value, first_col + v * w) : value);
             }
         return;
     }
@@ -150,7 +156,8 @@ inline void micro_kernel(std::size_t kc, const T* __restrict a, std::size_t a_st
     for (std::size_t r = 0; r < rows; ++r)
         for (std::size_t j = 0; j < cols; ++j) {
             T& dst = c[r * ldc + j];
-            dst = accumulate ? dst + tmp[r * tile::nr + j] : tmp[r * tile::nr + j];
+            const T value = accumulate ? dst + tmp[r * tile::nr + j] : tmp[r * tile::nr + j];
+            dst = last ? finish(value, first_col + j) : value;
         }
 }
 
@@ -173,12 +180,13 @@ gemm_scratch<T>& thread_scratch() {
 // their layout already suits the micro-kernel (B with whole rows of NR
 // columns, A transposed); otherwise one panel at a time is packed.
 //
-// finish(tile, ldc, rows, cols, first_col) runs on each C tile once its last
-// depth block is stored, while the tile is still in L1: layers add bias and
-// apply their activation there instead of in another pass over C.
+// finish(value, column) runs on every result, vector or scalar, as it is
+// stored for the last time (see micro_kernel); no_finish leaves it alone.
 struct no_finish {
-    template <class T>
-    void operator()(T*, std::size_t, std::size_t, std::size_t, std::size_t) const noexcept {}
+    template <class V>
+    V operator()(const V& value, std::size_t) const noexcept {
+        return value;
+    }
 };
 
 template <class T, class Finish = no_finish>
@@ -190,7 +198,8 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const gemm_operands<T>& g
     if (k == 0) {
         if (!accumulate)
             for (std::size_t i = 0; i < m; ++i) std::fill_n(g.c + i * g.ldc, n, T(0));
-        finish(g.c, g.ldc, m, n, std::size_t{0});
+        for (std::size_t i = 0; i < m; ++i)
+            for (std::size_t j = 0; j < n; ++j) g.c[i * g.ldc + j] = finish(g.c[i * g.ldc + j], j);
         return;
     }
     auto& scratch = detail::thread_scratch<T>();
@@ -216,10 +225,8 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const gemm_operands<T>& g
             }
             for (std::size_t j0 = 0; j0 < n; j0 += nr) {
                 const T* b = b_in_place ? g.b + p0 * g.ldb + j0 : scratch.b.data() + j0 * kc;
-                T* tile = g.c + i0 * g.ldc + j0;
-                const std::size_t cols = std::min(nr, n - j0);
-                detail::micro_kernel(kc, a, a_step, b, b_in_place ? g.ldb : nr, tile, g.ldc, rows, cols, acc);
-                if (p0 + kc == k) finish(tile, g.ldc, rows, cols, j0);
+                detail::micro_kernel(kc, a, a_step, b, b_in_place ? g.ldb : nr, g.c + i0 * g.ldc + j0, g.ldc,
+                                     rows, std::min(nr, n - j0), acc, j0, p0 + kc == k, finish);
             }
         }
     }

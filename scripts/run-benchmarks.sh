@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# Sets up (with PyTorch), builds strata_bench and runs it interleaved with the
+# Sets up, builds strata_bench and runs it interleaved with the
 # same network in PyTorch; arguments go to benchmarks/compare_pytorch.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh bench
 bash scripts/configure.sh
 cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target strata_bench
 # OpenBLAS may not know this CPU and fall back to its AVX2 kernel; name the AVX-512 one.

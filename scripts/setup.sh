@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what strata's build, tests and examples need from Debian's packages;
-# `setup.sh bench` adds what the PyTorch comparison needs (python3-torch; it
+# Installs what strata's build, tests and examples need from Debian's packages
+# (python3-torch is the reference the conformance tests compare against, and
 # uses the OpenBLAS installed for the GEMM benchmark as its BLAS).
 # Idempotent: does nothing when everything is already installed.
 set -euo pipefail
@@ -10,10 +10,8 @@ packages=(
   libxtensor-dev libxsimd-dev xtl-dev zlib1g-dev
   doctest-dev libbenchmark-dev libopenblas-dev
   dataset-fashion-mnist
+  python3-torch python3-numpy
 )
-if [ "${1:-}" = "bench" ]; then
-  packages+=(python3-torch python3-numpy)
-fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -190,24 +190,29 @@ public:
     // Back-propagates dloss/doutput, which the caller wrote into r.grad_a,
     // through the layers of the last forward(r, in, n, training=true, ...),
     // adding parameter gradients into r.gradients.
-    void backward(replica& r, const T* in, std::size_t n, std::uint64_t step_seed,
-                  std::size_t first_sample) const {
+    // With input_gradient (n x in_shape::size) it also receives dloss/dinput,
+    // which training never needs and so skips.
+    void backward(replica& r, const T* in, std::size_t n, std::uint64_t step_seed, std::size_t first_sample,
+                  T* input_gradient = nullptr) const {
         T* dout = r.grad_a.data();
         T* din = r.grad_b.data();
         [&]<std::size_t... I>(std::index_sequence<I...>) {
-            (backward_layer<layer_count - 1 - I>(r, in, dout, din, n, step_seed, first_sample), ...);
+            (backward_layer<layer_count - 1 - I>(r, in, dout, din, input_gradient, n, step_seed,
+                                                 first_sample),
+             ...);
         }
         (std::make_index_sequence<layer_count>{});
     }
 
 private:
     template <std::size_t I>
-    void backward_layer(replica& r, const T* in, T*& dout, T*& din, std::size_t n, std::uint64_t step_seed,
-                        std::size_t first_sample) const {
+    void backward_layer(replica& r, const T* in, T*& dout, T*& din, T* input_gradient, std::size_t n,
+                        std::uint64_t step_seed, std::size_t first_sample) const {
         const T* layer_in = I == 0 ? in : r.output(I - 1);
-        std::get<I>(layers_).backward(layer_in, r.output(I), dout, I == 0 ? nullptr : din,
+        std::get<I>(layers_).backward(layer_in, r.output(I), dout, I == 0 ? input_gradient : din,
                                       r.gradients.data() + param_offsets[I], n,
                                       context(r, I, true, step_seed, first_sample));
+        // The next layer down reads what this one wrote and may overwrite the spent buffer.
         std::swap(dout, din);
     }
 

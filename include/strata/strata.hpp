@@ -23,6 +23,7 @@
 #include "loss/mean_squared_error.hpp"
 #include "model/sequential.hpp"
 #include "model/summary.hpp"
+#include "model/weights.hpp"
 #include "optim/adam.hpp"
 #include "optim/sgd.hpp"
 #include "train/fit.hpp"

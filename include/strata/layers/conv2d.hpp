@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstring>
 #include <string_view>
@@ -216,6 +217,9 @@ struct conv2d_layer {
     static constexpr std::size_t filters = Filters, kernel = Kernel, stride = Stride;
     static constexpr bool same_padding = Same;
     static constexpr std::string_view name = "conv2d";
+    // Weight tensor as stored, and where each of PyTorch's axes (out, in, kh, kw) is in it.
+    static constexpr std::array<std::size_t, 4> weight_dims{Kernel, Kernel, C, Filters};
+    static constexpr std::array<std::size_t, 4> torch_axes{3, 2, 0, 1};
     static constexpr std::size_t patch = Kernel * Kernel * C;  // one im2col row
     static constexpr std::size_t weight_count = patch * Filters;
     static constexpr std::size_t bias_count = Bias ? Filters : 0;

@@ -3,6 +3,7 @@
 // the batch forward pass is one matrix product.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <string_view>
 
@@ -22,6 +23,9 @@ struct dense_layer {
     using in_shape = In;
     using out_shape = shape<Units>;
     static constexpr std::string_view name = "dense";
+    // Weight tensor as stored, and where each of PyTorch's axes (out, in) is in it.
+    static constexpr std::array<std::size_t, 2> weight_dims{inputs, Units};
+    static constexpr std::array<std::size_t, 2> torch_axes{1, 0};
     static constexpr std::size_t weight_count = inputs * Units;
     static constexpr std::size_t bias_count = Bias ? Units : 0;
     static constexpr std::size_t param_count = weight_count + bias_count;

@@ -1,0 +1,127 @@
+#include <filesystem>
+#include <fstream>
+
+#include <doctest/doctest.h>
+#include <strata/strata.hpp>
+#include <support/idx_files.hpp>
+#include <xtensor/xnpy.hpp>
+
+namespace st = strata;
+using strata::testing::temp_dir;
+
+namespace {
+using net_t = st::sequential<st::input<6, 6, 2>, st::conv2d<3, 3, st::relu>, st::max_pool<2>, st::flatten,
+                             st::dense<4, st::identity, st::no_bias>, st::dense<2>>;
+
+std::vector<float> params_of(const net_t& net) { return {net.parameters().begin(), net.parameters().end()}; }
+
+template <class F>
+std::string data_error_of(F&& f) {
+    try {
+        f();
+    } catch (const st::data_error& e) {
+        return e.what();
+    }
+    FAIL("expected a data_error");
+    return {};
+}
+}  // namespace
+
+TEST_CASE("weights round-trip through .npy files in both layouts") {
+    for (auto layout : {st::weight_layout::strata, st::weight_layout::pytorch}) {
+        temp_dir dir;
+        const net_t a{st::seed{1}};
+        st::save_weights(a, dir.path, layout);
+        CHECK(std::filesystem::exists(dir / "0_conv2d.weight.npy"));
+        CHECK(std::filesystem::exists(dir / "0_conv2d.bias.npy"));
+        CHECK(std::filesystem::exists(dir / "3_dense.weight.npy"));
+        CHECK(!std::filesystem::exists(dir / "3_dense.bias.npy"));  // no_bias
+        CHECK(std::filesystem::exists(dir / "4_dense.bias.npy"));
+        net_t b{st::seed{2}};
+        CHECK(params_of(a) != params_of(b));
+        st::load_weights(b, dir.path, layout);
+        CHECK(params_of(a) == params_of(b));
+    }
+}
+
+TEST_CASE("PyTorch layout puts conv weights as (out, in, kh, kw) and dense as (out, in)") {
+    temp_dir dir;
+    const net_t net{st::seed{3}};
+    st::save_weights(net, dir.path, st::weight_layout::pytorch);
+    const auto conv = xt::load_npy<float>((dir / "0_conv2d.weight.npy").string());
+    REQUIRE(conv.shape() == std::vector<std::size_t>{3, 2, 3, 3});
+    const float* w = net.layer<0>().weights();  // strata: [ky][kx][c][f]
+    for (std::size_t f = 0; f < 3; ++f)
+        for (std::size_t c = 0; c < 2; ++c)
+            for (std::size_t ky = 0; ky < 3; ++ky)
+                for (std::size_t kx = 0; kx < 3; ++kx)
+                    CHECK(conv(f, c, ky, kx) == w[((ky * 3 + kx) * 2 + c) * 3 + f]);
+    const auto dense = xt::load_npy<float>((dir / "4_dense.weight.npy").string());
+    REQUIRE(dense.shape() == std::vector<std::size_t>{2, 4});
+    const float* d = net.layer<4>().weights();  // strata: [in][out]
+    for (std::size_t o = 0; o < 2; ++o)
+        for (std::size_t i = 0; i < 4; ++i) CHECK(dense(o, i) == d[i * 2 + o]);
+    const auto strata_conv = [&] {
+        temp_dir other;
+        st::save_weights(net, other.path);
+        return xt::load_npy<float>((other / "0_conv2d.weight.npy").string());
+    }();
+    CHECK(strata_conv.shape() == std::vector<std::size_t>{3, 3, 2, 3});
+}
+
+TEST_CASE(
+    "bad weight files are rejected with the tensor and the problem named, leaving the network unchanged") {
+    temp_dir dir;
+    const net_t saved{st::seed{4}};
+    st::save_weights(saved, dir.path);
+    net_t net{st::seed{5}};
+    const auto before = params_of(net);
+    const auto weight_file = dir / "3_dense.weight.npy";
+    auto load = [&] { st::load_weights(net, dir.path); };
+
+    SUBCASE("missing file") {
+        std::filesystem::remove(weight_file);
+        const auto msg = data_error_of(load);
+        CHECK(msg.find("3_dense.weight") != std::string::npos);
+        CHECK(msg.find("file not found") != std::string::npos);
+    }
+    SUBCASE("wrong dtype") {
+        xt::dump_npy(weight_file.string(), xt::xarray<std::int32_t>::from_shape({12, 4}));
+        const auto msg = data_error_of(load);
+        CHECK(msg.find("dtype '<i4'") != std::string::npos);
+        CHECK(msg.find("3_dense.weight") != std::string::npos);
+    }
+    SUBCASE("wrong shape for the layer") {
+        xt::dump_npy(weight_file.string(), xt::xarray<float>::from_shape({4, 12}));
+        CHECK(data_error_of(load).find("shape (4, 12), expected (12, 4)") != std::string::npos);
+    }
+    SUBCASE("truncated") {
+        const auto size = std::filesystem::file_size(weight_file);
+        std::filesystem::resize_file(weight_file, size - 12);
+        const auto msg = data_error_of(load);
+        CHECK(msg.find("truncated") != std::string::npos);
+        CHECK(msg.find(weight_file.string()) != std::string::npos);
+    }
+    SUBCASE("not an npy file") {
+        std::ofstream(weight_file) << "definitely not numpy";
+        CHECK(data_error_of(load).find("not an .npy file") != std::string::npos);
+    }
+    SUBCASE("column-major") {
+        xt::dump_npy(weight_file.string(),
+                     xt::xarray<float, xt::layout_type::column_major>::from_shape({12, 4}));
+        CHECK(data_error_of(load).find("Fortran") != std::string::npos);
+    }
+    CHECK(params_of(net) == before);
+}
+
+TEST_CASE("float64 files load into a float network") {
+    temp_dir dir;
+    using dnet = st::basic_sequential<double, st::input<6, 6, 2>, st::conv2d<3, 3, st::relu>, st::max_pool<2>,
+                                      st::flatten, st::dense<4, st::identity, st::no_bias>, st::dense<2>>;
+    const dnet source{st::seed{6}};
+    st::save_weights(source, dir.path);
+    net_t net;
+    st::load_weights(net, dir.path);
+    for (std::size_t i = 0; i < net.parameters().size(); ++i)
+        CHECK(net.parameters()[i] == static_cast<float>(source.parameters()[i]));
+}

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../core/aligned_buffer.hpp"
+#include "../core/simd.hpp"
 #include "../core/thread_pool.hpp"
 #include "../model/sequential.hpp"
 

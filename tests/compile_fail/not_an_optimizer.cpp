@@ -1,11 +1,7 @@
-// expect: fit: the optimizer does not satisfy strata::optimizer
-#include <strata/strata.hpp>
-namespace st = strata;
+// expect: strata::optimizer: the type has no member template `state_type<T>`
+#include <strata/optim/optimizer.hpp>
 struct not_an_optimizer {
     double lr = 0.1;
 };
-int main() {
-    st::sequential<st::input<4>, st::dense<2>> net;
-    st::data::dataset<float> d;
-    st::fit(net, d, st::loss::mean_squared_error{}, not_an_optimizer{});
-}
+static_assert(strata::detail::check_optimizer<not_an_optimizer, float>());
+int main() {}

@@ -33,10 +33,20 @@ gradient_report check_gradients(std::size_t n = 2, std::uint64_t seed_value = 1,
     L layer;
     aligned_buffer<double> params(std::max<std::size_t>(L::param_count, 1));
     layer.bind_parameters(params.data());
+    constexpr std::size_t state_count = [] {
+        if constexpr (requires { L::state_count; })
+            return L::state_count;
+        else
+            return std::size_t{0};
+    }();
+    aligned_buffer<double> state(std::max<std::size_t>(state_count, 1));
+    if constexpr (state_count > 0) layer.bind_state(state.data());
     rng r(seed_value);
     layer.initialize(r);
-    // Non-zero biases too, so their gradient paths are exercised.
+    // Non-zero biases too, so their gradient paths are exercised; moving
+    // statistics move away from 0 and 1 but stay positive.
     for (std::size_t i = 0; i < L::param_count; ++i) params[i] += r.uniform(-0.3, 0.3);
+    for (std::size_t i = 0; i < state_count; ++i) state[i] += r.uniform(0.1, 0.5);
 
     aligned_buffer<double> x(n * in_size), weights(n * out_size), out(n * out_size),
         workspace(std::max<std::size_t>(L::workspace_size(n), 1));
@@ -87,8 +97,9 @@ gradient_report check_gradients(std::size_t n = 2, std::uint64_t seed_value = 1,
 }
 
 template <class Spec, class InShape>
-void require_gradients_match(std::size_t n = 2, std::uint64_t seed_value = 1, double input_range = 1.0) {
-    const auto rep = check_gradients<Spec, InShape>(n, seed_value, true, input_range);
+void require_gradients_match(std::size_t n = 2, std::uint64_t seed_value = 1, double input_range = 1.0,
+                             bool training = true) {
+    const auto rep = check_gradients<Spec, InShape>(n, seed_value, training, input_range);
     INFO("input checks: " << rep.input_checks << ", max error " << rep.max_input_error);
     INFO("param checks: " << rep.param_checks << ", max error " << rep.max_param_error);
     CHECK(rep.input_checks > 0);

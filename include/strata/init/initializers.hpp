@@ -1,13 +1,70 @@
 // Weight initialisers as policy types: a layer option (dense<128, relu,
 // init::he_normal>) that fills a kernel from its fan-in and fan-out and a seed.
-// The formulas are Keras' and PyTorch's (which agree on these four).
+// An initializer is a type with
+//   using option_kind = strata::initializer_option_kind;
+//   static constexpr std::string_view name;   // or const char*
+//   template <class T>
+//   static void fill(T* weights, std::size_t count, std::size_t fan_in,
+//                    std::size_t fan_out, strata::rng& r);
+// fill writes all count weights; biases are zeroed by the layer. The formulas
+// are Keras' and PyTorch's variances (Keras truncates its normals and rescales
+// them to the same variance; we follow PyTorch and do not truncate).
 #pragma once
 
 #include <cmath>
+#include <concepts>
 #include <cstddef>
+#include <string_view>
 
 #include "../core/random.hpp"
 #include "../layers/layer.hpp"
+
+namespace strata {
+
+namespace detail {
+
+template <class I>
+concept has_initializer_kind = requires {
+    requires std::same_as<typename I::option_kind, initializer_option_kind>;
+};
+template <class I>
+concept has_initializer_name = requires {
+    { I::name } -> std::convertible_to<std::string_view>;
+};
+template <class I, class T>
+concept has_initializer_fill = requires(T* weights, std::size_t n, rng& r) {
+    I::fill(weights, n, n, n, r);
+};
+
+}  // namespace detail
+
+template <class I, class T = float>
+concept initializer =
+    detail::has_initializer_kind<I> && detail::has_initializer_name<I> && detail::has_initializer_fill<I, T>;
+
+namespace detail {
+
+// Fails with a message naming the first missing member. Returns true even
+// then, so static_assert(detail::check_initializer<Init, T>()) adds no second, bare error.
+template <class I, class T = float>
+constexpr bool check_initializer() {
+    if constexpr (!has_initializer_kind<I>) {
+        static_assert(has_initializer_kind<I>,
+                      "the initializer has no option_kind = strata::initializer_option_kind");
+    } else if constexpr (!has_initializer_name<I>) {
+        static_assert(has_initializer_name<I>,
+                      "the initializer has no static constexpr std::string_view name");
+    } else if constexpr (!has_initializer_fill<I, T>) {
+        static_assert(has_initializer_fill<I, T>,
+                      "the initializer has no static fill<T>(T* weights, std::size_t count, "
+                      "std::size_t fan_in, std::size_t fan_out, strata::rng&)");
+    }
+    return true;
+}
+
+}  // namespace detail
+
+}  // namespace strata
 
 namespace strata::init {
 
@@ -52,6 +109,42 @@ struct he_normal {
     static void fill(T* w, std::size_t count, std::size_t fan_in, std::size_t, rng& r) {
         const double stddev = std::sqrt(2.0 / static_cast<double>(fan_in));
         for (std::size_t i = 0; i < count; ++i) w[i] = static_cast<T>(stddev * r.normal());
+    }
+};
+
+// U(-limit, limit) with limit = sqrt(3 / fan_in): variance 1 / fan_in, for SELU.
+struct lecun_uniform {
+    using option_kind = initializer_option_kind;
+    static constexpr const char* name = "lecun_uniform";
+    template <class T>
+    static void fill(T* w, std::size_t count, std::size_t fan_in, std::size_t, rng& r) {
+        const double limit = std::sqrt(3.0 / static_cast<double>(fan_in));
+        for (std::size_t i = 0; i < count; ++i) w[i] = static_cast<T>(r.uniform(-limit, limit));
+    }
+};
+
+// N(0, 1 / fan_in), untruncated like he_normal.
+struct lecun_normal {
+    using option_kind = initializer_option_kind;
+    static constexpr const char* name = "lecun_normal";
+    template <class T>
+    static void fill(T* w, std::size_t count, std::size_t fan_in, std::size_t, rng& r) {
+        const double stddev = std::sqrt(1.0 / static_cast<double>(fan_in));
+        for (std::size_t i = 0; i < count; ++i) w[i] = static_cast<T>(stddev * r.normal());
+    }
+};
+
+// Every weight Num / Den. A ratio of integers because clang 14 rejects
+// floating-point template arguments.
+template <long long Num, long long Den = 1>
+struct constant {
+    static_assert(Den != 0, "init::constant<Num, Den> needs Den != 0");
+    using option_kind = initializer_option_kind;
+    static constexpr const char* name = "constant";
+    static constexpr double value = static_cast<double>(Num) / static_cast<double>(Den);
+    template <class T>
+    static void fill(T* w, std::size_t count, std::size_t, std::size_t, rng&) {
+        for (std::size_t i = 0; i < count; ++i) w[i] = static_cast<T>(value);
     }
 };
 

@@ -198,8 +198,9 @@ void conv2d_reference(const T* in, const T* weights, const T* bias, T* out, std:
 }  // namespace detail
 
 template <class T, class In, std::size_t Filters, std::size_t Kernel, class Activation, std::size_t Stride,
-          bool Same, bool Bias, class Init>
-struct conv2d_layer {
+          bool Same, bool Bias, class Init, class Penalties = weight_penalties<no_penalty, no_penalty>>
+struct conv2d_layer : Penalties {
+    static_assert(detail::check_initializer<Init, T>());
     static_assert(is_image_shape<In>,
                   "conv2d expects an image input (height, width, channels); it cannot follow "
                   "flatten, dense or global_avg_pool");
@@ -308,18 +309,19 @@ struct conv2d {
     static_assert(Filters >= 1, "conv2d needs at least one filter");
     static_assert(Kernel >= 1, "conv2d kernel size must be at least 1");
     static_assert((detail::allowed_kinds<stride_option_kind, padding_option_kind, bias_option_kind,
-                                         initializer_option_kind>::template accepts<Options>() &&
+                                         initializer_option_kind, kernel_regularizer_option_kind,
+                                         bias_regularizer_option_kind>::template accepts<Options>() &&
                    ...),
-                  "conv2d options are stride<S>, valid or same, use_bias or no_bias, and an "
-                  "initializer from strata::init");
+                  "conv2d options are stride<S>, valid or same, use_bias or no_bias, an initializer from "
+                  "strata::init, kernel_regularizer<R> and bias_regularizer<R>");
     using padding = option_t<padding_option_kind, valid, Options...>;
     using initializer = option_t<initializer_option_kind, init::glorot_uniform, Options...>;
     static constexpr std::size_t stride_value = option_t<stride_option_kind, stride<1>, Options...>::value;
     static constexpr bool bias = option_t<bias_option_kind, use_bias, Options...>::value;
 
     template <class T, class In>
-    using bind =
-        conv2d_layer<T, In, Filters, Kernel, Activation, stride_value, padding::is_same, bias, initializer>;
+    using bind = conv2d_layer<T, In, Filters, Kernel, Activation, stride_value, padding::is_same, bias,
+                              initializer, weight_penalties_from<Options...>>;
 };
 
 }  // namespace strata

@@ -15,8 +15,10 @@
 
 namespace strata {
 
-template <class T, class In, std::size_t Units, class Activation, bool Bias, class Init>
-struct dense_layer {
+template <class T, class In, std::size_t Units, class Activation, bool Bias, class Init,
+          class Penalties = weight_penalties<no_penalty, no_penalty>>
+struct dense_layer : Penalties {
+    static_assert(detail::check_initializer<Init, T>());
     static_assert(is_flat_shape<In>,
                   "dense expects a flat input: put strata::flatten (or global_avg_pool) before it");
     static constexpr std::size_t inputs = In::size;
@@ -63,14 +65,16 @@ template <std::size_t Units, class Activation = identity, class... Options>
 struct dense {
     static_assert(Units >= 1, "dense needs at least one unit");
     static_assert(
-        (detail::allowed_kinds<bias_option_kind, initializer_option_kind>::template accepts<Options>() &&
+        (detail::allowed_kinds<bias_option_kind, initializer_option_kind, kernel_regularizer_option_kind,
+                               bias_regularizer_option_kind>::template accepts<Options>() &&
          ...),
-        "dense options are use_bias or no_bias and an initializer from strata::init");
+        "dense options are use_bias or no_bias, an initializer from strata::init, kernel_regularizer<R> and "
+        "bias_regularizer<R>");
     using initializer = option_t<initializer_option_kind, init::glorot_uniform, Options...>;
     static constexpr bool bias = option_t<bias_option_kind, use_bias, Options...>::value;
 
     template <class T, class In>
-    using bind = dense_layer<T, In, Units, Activation, bias, initializer>;
+    using bind = dense_layer<T, In, Units, Activation, bias, initializer, weight_penalties_from<Options...>>;
 };
 
 }  // namespace strata

@@ -8,6 +8,10 @@
 //   using in_shape, out_shape;                   // compile-time shapes
 //   static constexpr std::string_view name;      // as shown by summary()
 //   static constexpr std::size_t param_count;    // trainable scalars
+//   static constexpr std::size_t state_count;    // optional: non-trainable scalars
+//                                                // (moving statistics), with
+//   void bind_state(T* state);                   // its slice of the state buffer
+//   static constexpr std::size_t sync_width;     // optional: doubles it all_reduces
 //   static std::size_t workspace_size(std::size_t n);  // scratch T per call of n samples
 //   void bind_parameters(T* params);             // its slice of the network's flat buffer
 //   void initialize(rng&);                       // fresh weights from a seed
@@ -24,8 +28,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
+#include "../core/batch_sync.hpp"
 #include "../core/random.hpp"
 #include "../core/shape.hpp"
 
@@ -38,6 +44,24 @@ struct pass_context {
     std::size_t first_sample = 0;  // index of this slice's first sample in the batch
     std::size_t layer_index = 0;
     T* workspace = nullptr;
+    // The other slices of this batch, for layers that need whole-batch sums
+    // (null when this slice is the whole batch).
+    batch_sync* sync = nullptr;
+    std::size_t participant = 0;
+
+    // values: this slice's sums on entry, the whole batch's on return.
+    void all_reduce(std::span<double> values) const {
+        if (sync) sync->all_reduce(participant, values);
+    }
+};
+
+// A layer's tensor other than a kernel and bias (layer::tensors), for save/load: its
+// names in strata's and PyTorch's vocabularies and where it lives.
+struct named_tensor {
+    std::string_view name, torch_name;
+    bool trainable;      // in the parameters, else in the non-trainable state
+    std::size_t offset;  // within the layer's parameters or state
+    std::size_t count;
 };
 
 // What every layer without trainable parameters has in common; such a layer
@@ -68,6 +92,8 @@ struct stride_option_kind {};
 struct padding_option_kind {};
 struct bias_option_kind {};
 struct initializer_option_kind {};
+struct kernel_regularizer_option_kind {};
+struct bias_regularizer_option_kind {};
 
 template <std::size_t S>
 struct stride {
@@ -90,6 +116,29 @@ struct use_bias {
 struct no_bias {
     using option_kind = bias_option_kind;
     static constexpr bool value = false;
+};
+
+// No weight penalty: the default, which costs nothing.
+struct no_penalty {};
+
+// kernel_regularizer<regularize::l2>: the layer holds an l2 policy object as
+// its kernel_penalty, set at run time (net.layer<I>().kernel_penalty = ...).
+template <class R>
+struct kernel_regularizer {
+    using option_kind = kernel_regularizer_option_kind;
+    using type = R;
+};
+template <class R>
+struct bias_regularizer {
+    using option_kind = bias_regularizer_option_kind;
+    using type = R;
+};
+
+// What a layer with a kernel and a bias carries for its penalties.
+template <class Kernel, class Bias>
+struct weight_penalties {
+    [[no_unique_address]] Kernel kernel_penalty{};
+    [[no_unique_address]] Bias bias_penalty{};
 };
 
 namespace detail {
@@ -124,5 +173,10 @@ struct allowed_kinds {
 
 template <class Kind, class Default, class... Options>
 using option_t = typename detail::find_option<Kind, Default, Options...>::type;
+
+template <class... Options>
+using weight_penalties_from = weight_penalties<
+    typename option_t<kernel_regularizer_option_kind, kernel_regularizer<no_penalty>, Options...>::type,
+    typename option_t<bias_regularizer_option_kind, bias_regularizer<no_penalty>, Options...>::type>;
 
 }  // namespace strata

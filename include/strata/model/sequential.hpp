@@ -4,6 +4,7 @@
 // live in one flat aligned buffer that optimizers update in a single loop.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstring>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "../core/aligned_buffer.hpp"
+#include "../core/batch_sync.hpp"
 #include "../core/error.hpp"
 #include "../core/random.hpp"
 #include "../core/thread_pool.hpp"
@@ -38,7 +40,25 @@ struct bind_layers<T, In, Spec, Rest...> {
     using out_shape = typename next::out_shape;
 };
 
+// Optional parts of the layer protocol, zero when a layer lacks them.
+template <class L>
+inline constexpr std::size_t state_count_of = 0;
+template <class L>
+requires requires { L::state_count; }
+inline constexpr std::size_t state_count_of<L> = L::state_count;
+template <class L>
+inline constexpr std::size_t sync_width_of = 0;
+template <class L>
+requires requires { L::sync_width; }
+inline constexpr std::size_t sync_width_of<L> = L::sync_width;
+
 }  // namespace detail
+
+// Which slice of a batch a pass runs, for layers that combine the slices' sums.
+struct batch_slice {
+    batch_sync* sync = nullptr;  // null: this slice is the whole batch
+    std::size_t participant = 0;
+};
 
 template <class T, class Input, class... Specs>
 class basic_sequential {
@@ -68,6 +88,14 @@ private:
         return offsets;
     }
     template <std::size_t... I>
+    static constexpr auto state_offsets_impl(std::index_sequence<I...>) {
+        std::array<std::size_t, layer_count + 1> offsets{};
+        const std::array<std::size_t, layer_count> counts{detail::state_count_of<layer_type<I>>...};
+        for (std::size_t i = 0; i < layer_count; ++i)
+            offsets[i + 1] = offsets[i] + round_up_to_line<T>(counts[i]);
+        return offsets;
+    }
+    template <std::size_t... I>
     static constexpr auto out_sizes_impl(std::index_sequence<I...>) {
         return std::array<std::size_t, layer_count>{layer_type<I>::out_shape::size...};
     }
@@ -80,6 +108,26 @@ public:
         (std::make_index_sequence<layer_count>{});
         return total;
     }();
+    static constexpr auto state_offsets = state_offsets_impl(std::make_index_sequence<layer_count>{});
+    // Non-trainable scalars (batch_norm's moving statistics).
+    static constexpr std::size_t state_count = [] {
+        std::size_t total = 0;
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((total += detail::state_count_of<layer_type<I>>), ...);
+        }
+        (std::make_index_sequence<layer_count>{});
+        return total;
+    }();
+    // Most doubles any layer combines across the slices of a batch; 0 when no
+    // layer needs whole-batch statistics, and then slices never synchronise.
+    static constexpr std::size_t sync_width = [] {
+        std::size_t w = 0;
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((w = std::max(w, detail::sync_width_of<layer_type<I>>)), ...);
+        }
+        (std::make_index_sequence<layer_count>{});
+        return w;
+    }();
     static constexpr auto out_sizes = out_sizes_impl(std::make_index_sequence<layer_count>{});
     // Largest value (or gradient) per sample that crosses any layer boundary.
     static constexpr std::size_t widest = [] {
@@ -90,13 +138,17 @@ public:
 
     explicit basic_sequential(seed s = {}) {
         params_.resize(param_offsets[layer_count]);
+        state_.resize(state_offsets[layer_count]);
         bind_all();
         initialize(s);
     }
-    basic_sequential(const basic_sequential& o) : params_(o.params_), layers_(o.layers_) { bind_all(); }
+    basic_sequential(const basic_sequential& o) : params_(o.params_), state_(o.state_), layers_(o.layers_) {
+        bind_all();
+    }
     basic_sequential& operator=(const basic_sequential& o) {
         if (this != &o) {
             params_ = o.params_;
+            state_ = o.state_;
             layers_ = o.layers_;
             bind_all();
         }
@@ -106,6 +158,7 @@ public:
     // Fresh weights; the same seed gives the same weights.
     void initialize(seed s) {
         params_.fill_zero();
+        state_.fill_zero();
         for_each_layer([&](auto& layer, std::size_t i) {
             rng r(mix_keys(s.value, i));
             layer.initialize(r);
@@ -129,6 +182,10 @@ public:
     std::span<T> layer_parameters() noexcept {
         return {params_.data() + param_offsets[I], layer_type<I>::param_count};
     }
+    // Every non-trainable scalar (moving statistics), which training updates
+    // in the forward pass and save_weights stores with the parameters.
+    std::span<T> state() noexcept { return state_.span(); }
+    std::span<const T> state() const noexcept { return state_.span(); }
 
     // Applies f(layer, index) to each layer in order.
     template <class F>
@@ -175,13 +232,15 @@ public:
 
     // Runs n samples through every layer; returns the last layer's output
     // (n x out_shape::size) inside the replica.
+    // A slice of a larger batch passes its batch_slice so batch statistics
+    // cover the whole batch.
     const T* forward(replica& r, const T* in, std::size_t n, bool training, std::uint64_t step_seed,
-                     std::size_t first_sample) const {
+                     std::size_t first_sample, batch_slice slice = {}) const {
         r.reserve(n);
         const T* x = in;
         for_each_layer([&](const auto& layer, std::size_t i) {
             T* out = r.output(i);
-            layer.forward(x, out, n, context(r, i, training, step_seed, first_sample));
+            layer.forward(x, out, n, context(r, i, training, step_seed, first_sample, slice));
             x = out;
         });
         return x;
@@ -193,12 +252,12 @@ public:
     // With input_gradient (n x in_shape::size) it also receives dloss/dinput,
     // which training never needs and so skips.
     void backward(replica& r, const T* in, std::size_t n, std::uint64_t step_seed, std::size_t first_sample,
-                  T* input_gradient = nullptr) const {
+                  T* input_gradient = nullptr, batch_slice slice = {}) const {
         T* dout = r.grad_a.data();
         T* din = r.grad_b.data();
         [&]<std::size_t... I>(std::index_sequence<I...>) {
-            (backward_layer<layer_count - 1 - I>(r, in, dout, din, input_gradient, n, step_seed,
-                                                 first_sample),
+            (backward_layer<layer_count - 1 - I>(r, in, dout, din, input_gradient, n, step_seed, first_sample,
+                                                 slice),
              ...);
         }
         (std::make_index_sequence<layer_count>{});
@@ -207,26 +266,36 @@ public:
 private:
     template <std::size_t I>
     void backward_layer(replica& r, const T* in, T*& dout, T*& din, T* input_gradient, std::size_t n,
-                        std::uint64_t step_seed, std::size_t first_sample) const {
+                        std::uint64_t step_seed, std::size_t first_sample, batch_slice slice) const {
         const T* layer_in = I == 0 ? in : r.output(I - 1);
         std::get<I>(layers_).backward(layer_in, r.output(I), dout, I == 0 ? input_gradient : din,
                                       r.gradients.data() + param_offsets[I], n,
-                                      context(r, I, true, step_seed, first_sample));
+                                      context(r, I, true, step_seed, first_sample, slice));
         // The next layer down reads what this one wrote and may overwrite the spent buffer.
         std::swap(dout, din);
     }
 
     static pass_context<T> context(replica& r, std::size_t layer, bool training, std::uint64_t step_seed,
-                                   std::size_t first_sample) {
-        return {training, step_seed, first_sample, layer, r.workspace.data() + r.workspace_offsets[layer]};
+                                   std::size_t first_sample, batch_slice slice) {
+        return {training,
+                step_seed,
+                first_sample,
+                layer,
+                r.workspace.data() + r.workspace_offsets[layer],
+                slice.sync,
+                slice.participant};
     }
 
     void bind_all() {
-        for_each_layer(
-            [&](auto& layer, std::size_t i) { layer.bind_parameters(params_.data() + param_offsets[i]); });
+        for_each_layer([&](auto& layer, std::size_t i) {
+            layer.bind_parameters(params_.data() + param_offsets[i]);
+            if constexpr (requires { layer.bind_state(state_.data()); })
+                layer.bind_state(state_.data() + state_offsets[i]);
+        });
     }
 
     aligned_buffer<T> params_;
+    aligned_buffer<T> state_;
     layers_tuple layers_;
 };
 

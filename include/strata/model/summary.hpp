@@ -21,7 +21,9 @@ struct summary_row {
 
 template <class Net>
 struct network_summary {
-    static constexpr std::size_t total_params = Net::param_count;
+    static constexpr std::size_t trainable_params = Net::param_count;
+    static constexpr std::size_t non_trainable_params = Net::state_count;
+    static constexpr std::size_t total_params = trainable_params + non_trainable_params;
     std::array<summary_row, Net::layer_count> rows;
 };
 
@@ -43,7 +45,8 @@ network_summary<basic_sequential<T, Input, Layers...>> summary(const basic_seque
     [&]<std::size_t... I>(std::index_sequence<I...>) {
         ((s.rows[I] = summary_row{Net::template layer_type<I>::name,
                                   Net::template layer_type<I>::out_shape::to_string(),
-                                  Net::template layer_type<I>::param_count}),
+                                  Net::template layer_type<I>::param_count +
+                                      detail::state_count_of<typename Net::template layer_type<I>>}),
          ...);
     }
     (std::make_index_sequence<Net::layer_count>{});
@@ -70,8 +73,8 @@ std::ostream& operator<<(std::ostream& os, const network_summary<Net>& s) {
     }
     out << rule << "\n"
         << "Total params: " << detail::with_thousands(s.total_params) << "\n"
-        << "Trainable params: " << detail::with_thousands(s.total_params) << "\n"
-        << "Non-trainable params: 0\n"
+        << "Trainable params: " << detail::with_thousands(s.trainable_params) << "\n"
+        << "Non-trainable params: " << detail::with_thousands(s.non_trainable_params) << "\n"
         << thin << "\n";
     return os << out.str();
 }

@@ -9,67 +9,100 @@
 #include <cstdint>
 #include <span>
 #include <stdexcept>
+#include <string>
 
 #include "../core/aligned_buffer.hpp"
 #include "../core/simd.hpp"
+#include "clip.hpp"
 #include "optimizer.hpp"
 
 namespace strata::optim {
+
+namespace detail {
+
+// Shared by adam and adamw, which differ only in the decay applied to p.
+template <class T>
+struct adam_moments {
+    aligned_buffer<T> m, v;
+    std::uint64_t steps = 0;
+};
+
+inline void check_adam_hyper_parameters(const char* name, double lr, double beta1, double beta2,
+                                        double epsilon) {
+    const std::string who(name);
+    if (!(lr > 0)) throw std::invalid_argument(who + ": lr must be positive");
+    if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
+        throw std::invalid_argument(who + ": beta1 and beta2 must be in [0, 1)");
+    if (!(epsilon > 0)) throw std::invalid_argument(who + ": epsilon must be positive");
+}
+
+template <class T>
+adam_moments<T> make_adam_moments(std::size_t n) {
+    adam_moments<T> s;
+    s.m.resize(n);
+    s.v.resize(n);
+    return s;
+}
+
+// p = decay p - lr m_hat / (sqrt(v_hat) + eps). AdamW's decoupled weight decay
+// is decay = 1 - lr wd; folding it in keeps the update one pass over memory.
+template <class T>
+void adam_update(std::span<T> params, std::span<const T> grads, adam_moments<T>& s, double lr, double beta1,
+                 double beta2, double epsilon, double decay) {
+    using V = simd::batch<T>;
+    constexpr std::size_t w = simd::width<T>;
+    ++s.steps;
+    const double t = static_cast<double>(s.steps);
+    // 1 - beta in double: in float, 1 - 0.999f is off by 1e-5 relative, which
+    // moved float results 1e-6 away from PyTorch's after a few steps.
+    const T b1 = static_cast<T>(beta1), b2 = static_cast<T>(beta2);
+    const T c1 = static_cast<T>(1.0 - beta1), c2 = static_cast<T>(1.0 - beta2);
+    const T step_size = static_cast<T>(lr / (1.0 - std::pow(beta1, t)));
+    const T inv_sqrt_correction = static_cast<T>(1.0 / std::sqrt(1.0 - std::pow(beta2, t)));
+    const T eps = static_cast<T>(epsilon), keep = static_cast<T>(decay);
+    const std::size_t n = params.size();
+    T* p = params.data();
+    T* m = s.m.data();
+    T* v = s.v.data();
+    const T* g = grads.data();
+    std::size_t i = 0;
+    for (; i + w <= n; i += w) {
+        const V gi = simd::load(g + i);
+        const V mi = xsimd::fma(V(b1), simd::load(m + i), V(c1) * gi);
+        const V vi = xsimd::fma(V(b2), simd::load(v + i), V(c2) * gi * gi);
+        simd::store(m + i, mi);
+        simd::store(v + i, vi);
+        const V denom = xsimd::sqrt(vi) * V(inv_sqrt_correction) + V(eps);
+        simd::store(p + i, V(keep) * simd::load(p + i) - V(step_size) * mi / denom);
+    }
+    for (; i < n; ++i) {
+        m[i] = b1 * m[i] + c1 * g[i];
+        v[i] = b2 * v[i] + c2 * g[i] * g[i];
+        p[i] = keep * p[i] - step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_correction + eps);
+    }
+}
+
+}  // namespace detail
 
 struct adam {
     double lr = 1e-3;
     double beta1 = 0.9;
     double beta2 = 0.999;
     double epsilon = 1e-8;
+    gradient_clip clip{};
 
     template <class T>
-    struct state_type {
-        aligned_buffer<T> m, v;
-        std::uint64_t steps = 0;
-    };
+    using state_type = detail::adam_moments<T>;
 
     template <class T>
     state_type<T> make_state(std::size_t n) const {
-        if (!(lr > 0)) throw std::invalid_argument("adam: lr must be positive");
-        if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
-            throw std::invalid_argument("adam: beta1 and beta2 must be in [0, 1)");
-        if (!(epsilon > 0)) throw std::invalid_argument("adam: epsilon must be positive");
-        state_type<T> s;
-        s.m.resize(n);
-        s.v.resize(n);
-        return s;
+        detail::check_adam_hyper_parameters("adam", lr, beta1, beta2, epsilon);
+        return detail::make_adam_moments<T>(n);
     }
 
     template <class T>
     void step(std::span<T> params, std::span<const T> grads, state_type<T>& s) const {
-        using V = simd::batch<T>;
-        constexpr std::size_t w = simd::width<T>;
-        ++s.steps;
-        const double t = static_cast<double>(s.steps);
-        const T b1 = static_cast<T>(beta1), b2 = static_cast<T>(beta2);
-        const T step_size = static_cast<T>(lr / (1.0 - std::pow(beta1, t)));
-        const T inv_sqrt_correction = static_cast<T>(1.0 / std::sqrt(1.0 - std::pow(beta2, t)));
-        const T eps = static_cast<T>(epsilon);
-        const std::size_t n = params.size();
-        T* p = params.data();
-        T* m = s.m.data();
-        T* v = s.v.data();
-        const T* g = grads.data();
-        std::size_t i = 0;
-        for (; i + w <= n; i += w) {
-            const V gi = simd::load(g + i);
-            const V mi = xsimd::fma(V(b1), simd::load(m + i), V(T(1) - b1) * gi);
-            const V vi = xsimd::fma(V(b2), simd::load(v + i), V(T(1) - b2) * gi * gi);
-            simd::store(m + i, mi);
-            simd::store(v + i, vi);
-            const V denom = xsimd::sqrt(vi) * V(inv_sqrt_correction) + V(eps);
-            simd::store(p + i, simd::load(p + i) - V(step_size) * mi / denom);
-        }
-        for (; i < n; ++i) {
-            m[i] = b1 * m[i] + (T(1) - b1) * g[i];
-            v[i] = b2 * v[i] + (T(1) - b2) * g[i] * g[i];
-            p[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_correction + eps);
-        }
+        detail::adam_update(params, grads, s, lr, beta1, beta2, epsilon, 1.0);
     }
 };
 

@@ -1,6 +1,8 @@
-// Stochastic gradient descent with optional momentum and Nesterov momentum,
-// in PyTorch's formulation (v = mu v + g; p -= lr v, or p -= lr (g + mu v)
-// with Nesterov), which equals Keras' for a constant learning rate.
+// Stochastic gradient descent with optional momentum, Nesterov momentum and
+// L2 weight decay, in PyTorch's formulation (g += wd p; v = mu v + g;
+// p -= lr v, or p -= lr (g + mu v) with Nesterov), which equals Keras' for a
+// constant learning rate. The decay enters the gradient (unlike adamw's), as
+// in PyTorch's SGD, so momentum carries it too.
 #pragma once
 
 #include <cstddef>
@@ -9,6 +11,7 @@
 
 #include "../core/aligned_buffer.hpp"
 #include "../core/simd.hpp"
+#include "clip.hpp"
 #include "optimizer.hpp"
 
 namespace strata::optim {
@@ -17,6 +20,8 @@ struct sgd {
     double lr = 0.01;
     double momentum = 0.0;
     bool nesterov = false;
+    double weight_decay = 0.0;
+    gradient_clip clip{};
 
     template <class T>
     struct state_type {
@@ -28,6 +33,7 @@ struct sgd {
         if (!(lr > 0)) throw std::invalid_argument("sgd: lr must be positive");
         if (!(momentum >= 0 && momentum < 1)) throw std::invalid_argument("sgd: momentum must be in [0, 1)");
         if (nesterov && momentum == 0) throw std::invalid_argument("sgd: nesterov needs a momentum > 0");
+        if (!(weight_decay >= 0)) throw std::invalid_argument("sgd: weight_decay must be >= 0");
         state_type<T> s;
         if (momentum > 0) s.velocity.resize(n);
         return s;
@@ -40,23 +46,28 @@ struct sgd {
         const std::size_t n = params.size();
         T* p = params.data();
         const T* g = grads.data();
-        const T rate = static_cast<T>(lr), mu = static_cast<T>(momentum);
+        const T rate = static_cast<T>(lr), mu = static_cast<T>(momentum), wd = static_cast<T>(weight_decay);
         if (momentum == 0) {
-            simd::transform(p, g, p, n, [rate](auto x, auto d) { return x - decltype(x)(rate) * d; });
+            simd::transform(p, g, p, n, [rate, wd](auto x, auto d) {
+                using U = decltype(x);
+                return x - U(rate) * (d + U(wd) * x);
+            });
             return;
         }
         T* v = s.velocity.data();
         std::size_t i = 0;
         for (; i + w <= n; i += w) {
-            const V gi = simd::load(g + i);
+            const V pi = simd::load(p + i);
+            const V gi = xsimd::fma(V(wd), pi, simd::load(g + i));
             const V vi = xsimd::fma(V(mu), simd::load(v + i), gi);
             simd::store(v + i, vi);
             const V direction = nesterov ? xsimd::fma(V(mu), vi, gi) : vi;
-            simd::store(p + i, simd::load(p + i) - V(rate) * direction);
+            simd::store(p + i, pi - V(rate) * direction);
         }
         for (; i < n; ++i) {
-            v[i] = mu * v[i] + g[i];
-            p[i] -= rate * (nesterov ? g[i] + mu * v[i] : v[i]);
+            const T gi = g[i] + wd * p[i];
+            v[i] = mu * v[i] + gi;
+            p[i] -= rate * (nesterov ? gi + mu * v[i] : v[i]);
         }
     }
 };

@@ -45,6 +45,7 @@ public:
     explicit executor(threads t = {})
         : pool_(t), replicas_(pool_.size()), partial_(pool_.size()), part_finite_(pool_.size()) {
         gradients_.resize(Net::param_offsets[Net::layer_count]);
+        if constexpr (Net::sync_width > 0) sync_.reserve(pool_.size(), Net::sync_width);
     }
 
     std::size_t thread_count() const noexcept { return pool_.size(); }
@@ -57,16 +58,27 @@ public:
         const std::size_t tw = loss.target_width(outputs);
         const std::size_t slices = slice_count(n);
         const T grad_scale = T(1) / static_cast<T>(n);
+        batch_slice shared{};
+        if constexpr (Net::sync_width > 0) {
+            sync_.begin_batch(slices);
+            if (slices > 1) shared.sync = &sync_;
+        }
         auto work = [&](std::size_t i) {
             const auto [first, count] = slice(i, slices, n);
+            const batch_slice mine{shared.sync, i};
             auto& r = replicas_[i];
-            r.reserve(count);
-            r.gradients.fill_zero();
-            const T* out = net.forward(r, x + first * inputs, count, true, step_seed, first);
-            partial_[i].loss_sum =
-                loss.evaluate(out, y + first * tw, count, outputs, r.grad_a.data(), grad_scale);
-            partial_[i].accuracy_sum = loss.accuracy_sum(out, y + first * tw, count, outputs);
-            net.backward(r, x + first * inputs, count, step_seed, first);
+            try {
+                r.reserve(count);
+                r.gradients.fill_zero();
+                const T* out = net.forward(r, x + first * inputs, count, true, step_seed, first, mine);
+                partial_[i].loss_sum =
+                    loss.evaluate(out, y + first * tw, count, outputs, r.grad_a.data(), grad_scale);
+                partial_[i].accuracy_sum = loss.accuracy_sum(out, y + first * tw, count, outputs);
+                net.backward(r, x + first * inputs, count, step_seed, first, nullptr, mine);
+            } catch (...) {
+                if (mine.sync) mine.sync->abort();  // the other slices may be waiting for this one
+                throw;
+            }
         };
         pool_.run(slices, std::cref(work));
         batch_stats stats = combine(slices);
@@ -104,6 +116,8 @@ public:
     }
 
     std::span<const T> gradients() const noexcept { return gradients_.span(); }
+    // Mutable for what training adds or changes before the step (penalties, clipping).
+    std::span<T> writable_gradients() noexcept { return gradients_.span(); }
 
 private:
     // Threads get at least a few samples each: below that, waking one costs more than it saves.
@@ -144,6 +158,7 @@ private:
     }
 
     thread_pool pool_;
+    batch_sync sync_;
     std::vector<typename Net::replica> replicas_;
     aligned_buffer<T> gradients_;
     struct partial {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <iomanip>
+#include <memory>
 #include <numeric>
 #include <optional>
 #include <sstream>
@@ -23,10 +24,14 @@
 #include "../data/dataset.hpp"
 #include "../loss/loss.hpp"
 #include "../model/sequential.hpp"
+#include "../optim/clip.hpp"
 #include "../optim/optimizer.hpp"
+#include "../optim/schedule.hpp"
+#include "../regularize/penalty.hpp"
 #include "executor.hpp"
 #include "history.hpp"
 #include "options.hpp"
+#include "penalties.hpp"
 
 namespace strata {
 
@@ -47,6 +52,10 @@ struct fit_config {
     const data::dataset<T>* validation_data = nullptr;
     std::optional<progress> progress_to;
     std::function<bool(const epoch_record&)> epoch_callback;
+    tensor_penalty<T> global_penalty;
+    std::function<double(const schedule_point&)> learning_rate_at;
+    std::function<void(const epoch_record&)> schedule_observe;
+    std::optional<metric> schedule_monitor;
 
     void apply(epochs e) { epoch_count = e.value; }
     void apply(batch_size b) { batch = b.value; }
@@ -55,6 +64,25 @@ struct fit_config {
     void apply(const validation<T>& v) { validation_data = &v.data; }
     void apply(const progress& p) { progress_to = p; }
     void apply(const on_epoch_end& c) { epoch_callback = c.callback; }
+    template <class R>
+    void apply(const weight_penalty<R>& p) {
+        if constexpr (requires { p.regularizer.check(); }) p.regularizer.check();
+        global_penalty = erase_penalty<R, T>(p.regularizer);
+    }
+    // Training works on its own copy of the schedule, shared by both callbacks.
+    template <learning_rate_schedule S>
+    void apply(const S& s) {
+        static_assert(check_schedule<S>());
+        if constexpr (requires { s.check(); }) s.check();
+        auto live = std::make_shared<S>(s);
+        learning_rate_at = [live](const schedule_point& p) {
+            return static_cast<double>(live->learning_rate(p));
+        };
+        if constexpr (observes_metric<S>) {
+            schedule_monitor = s.monitor;
+            schedule_observe = [live](const epoch_record& r) { live->observe(r.value(live->monitor)); };
+        }
+    }
 };
 
 template <class Config, class Option>
@@ -137,7 +165,9 @@ evaluation evaluate(const basic_sequential<T, Input, Layers...>& net, const data
     detail::check_data_fits<Net>(d, tw, "evaluate");
     loss.check_targets(d.y.data(), d.size(), Net::out_shape::size);
     executor<Net> exec(cfg.thread_count);
-    return evaluate_with(exec, net, d, loss, cfg.batch);
+    evaluation e = evaluate_with(exec, net, d, loss, cfg.batch);
+    e.loss += detail::apply_weight_penalties(net, std::span<T>(), cfg.global_penalty);
+    return e;
 }
 
 // Network outputs for every sample of x (N, ...), as an (N, outputs) tensor.
@@ -168,7 +198,11 @@ xt::xtensor<T, 2> predict(const basic_sequential<T, Input, Layers...>& net, cons
 
 // Trains net on train with mini-batches, in place. Options: epochs{n},
 // batch_size{n}, seed{s} (shuffling and dropout), threads{n},
-// validation{data}, progress{stream}, on_epoch_end{callback}.
+// validation{data}, progress{stream}, on_epoch_end{callback},
+// weight_penalty{regularizer} (on every kernel) and a learning-rate schedule.
+// Each step: gradients, + weight penalties, clipping (the optimizer's clip
+// field), then the optimizer's step at the schedule's rate. Reported losses
+// include the penalties.
 // A non-finite loss or gradient stops training before the step that would
 // apply it, so the network keeps its last finite weights; history.stop_reason says so.
 template <class T, class Input, class... Layers, class Loss, class Optimizer, class... Options>
@@ -177,14 +211,25 @@ history fit(basic_sequential<T, Input, Layers...>& net, const data::dataset<T>& 
     using Net = basic_sequential<T, Input, Layers...>;
     static_assert(loss_function<Loss, T>,
                   "fit: the loss does not satisfy strata::loss_function (see strata/loss/loss.hpp)");
-    static_assert(optimizer<Optimizer, T>,
-                  "fit: the optimizer does not satisfy strata::optimizer (see strata/optim/optimizer.hpp)");
     static_assert((detail::fit_option<detail::fit_config<T>, Options> && ...),
                   "fit: options are epochs{n}, batch_size{n}, seed{s}, threads{n}, validation{data}, "
-                  "progress{stream} and on_epoch_end{callback}");
+                  "progress{stream}, on_epoch_end{callback}, weight_penalty{regularizer} and a "
+                  "learning-rate schedule from strata::schedule");
+    static_assert(detail::check_optimizer<Optimizer, T>());
     detail::fit_config<T> cfg;
     (cfg.apply(options), ...);
     if (cfg.batch == 0) throw usage_error("fit: batch_size must be at least 1");
+    if (cfg.schedule_monitor) {
+        const metric m = *cfg.schedule_monitor;
+        if ((m == metric::val_loss || m == metric::val_accuracy) && !cfg.validation_data)
+            throw usage_error("fit: the schedule monitors " + std::string(metric_name(m)) +
+                              ", which needs validation{data}");
+        if ((m == metric::accuracy || m == metric::val_accuracy) && !Loss::has_accuracy)
+            throw usage_error("fit: the schedule monitors " + std::string(metric_name(m)) +
+                              ", which this loss does not measure");
+    }
+    detail::check_weight_penalties(net);
+    if constexpr (requires { opt.clip; }) optim::clip_gradients<T>(opt.clip, {});  // rejects bad settings now
 
     constexpr std::size_t in = Net::in_shape::size, out = Net::out_shape::size;
     const std::size_t tw = loss.target_width(out);
@@ -196,11 +241,14 @@ history fit(basic_sequential<T, Input, Layers...>& net, const data::dataset<T>& 
     }
 
     executor<Net> exec(cfg.thread_count);
-    auto state = opt.template make_state<T>(net.parameters().size());
+    Optimizer live = opt;  // a schedule sets its lr step by step
+    auto state = live.template make_state<T>(net.parameters().size());
+    std::size_t steps_done = 0;
     const std::size_t n = train.size();
     const std::size_t batch = std::min(cfg.batch, n);
     const std::size_t batches = (n + batch - 1) / batch;
-    aligned_buffer<T> xb(batch * in), yb(batch * tw), last_good(net.parameters().size());
+    aligned_buffer<T> xb(batch * in), yb(batch * tw), last_good(net.parameters().size()),
+        last_good_state(net.state().size());
     std::vector<std::size_t> order(n);
     std::iota(order.begin(), order.end(), std::size_t{0});
     rng shuffler(mix_keys(cfg.seed_value, 0x5eed));
@@ -215,14 +263,22 @@ history fit(basic_sequential<T, Input, Layers...>& net, const data::dataset<T>& 
         std::size_t seen = 0;
         epoch_record rec;
         rec.epoch = epoch;
-        rec.learning_rate = opt.lr;
         for (std::size_t b = 0; b < batches; ++b) {
             const std::size_t first = b * batch, count = std::min(batch, n - first);
+            if (cfg.learning_rate_at) live.lr = cfg.learning_rate_at({steps_done, epoch - 1, opt.lr});
             for (std::size_t k = 0; k < count; ++k) {
                 const std::size_t src = order[first + k];
                 std::copy_n(train.x.data() + src * in, in, xb.data() + k * in);
                 std::copy_n(train.y.data() + src * tw, tw, yb.data() + k * tw);
             }
+            // The forward pass updates moving statistics and the step the weights;
+            // keep both to go back to if either turns non-finite.
+            std::copy(net.parameters().begin(), net.parameters().end(), last_good.data());
+            std::copy(net.state().begin(), net.state().end(), last_good_state.data());
+            auto restore = [&] {
+                std::copy_n(last_good.data(), last_good.size(), net.parameters().data());
+                std::copy_n(last_good_state.data(), last_good_state.size(), net.state().data());
+            };
             const auto stats =
                 exec.train_batch(net, xb.data(), yb.data(), count, loss, mix_keys(cfg.seed_value, epoch, b));
             // Both stops leave the weights as they were before this batch.
@@ -233,20 +289,25 @@ history fit(basic_sequential<T, Input, Layers...>& net, const data::dataset<T>& 
                 if (cfg.progress_to) *cfg.progress_to->out << '\n' << h.stop_reason << '\n';
                 return h;
             };
-            if (!stats.finite) {
-                const double batch_loss = stats.loss_sum / static_cast<double>(count);
+            const double penalty =
+                detail::apply_weight_penalties(net, exec.writable_gradients(), cfg.global_penalty);
+            if (!stats.finite || !std::isfinite(penalty)) {
+                restore();
+                const double batch_loss = stats.loss_sum / static_cast<double>(count) + penalty;
                 return stop(std::isfinite(batch_loss) ? "a gradient is NaN or infinite"
                                                       : "the loss is " + std::to_string(batch_loss),
                             "Lower the learning rate or check the data for NaN/Inf.");
             }
-            // A finite gradient can still overflow a weight; keep the weights to go back to.
-            std::copy(net.parameters().begin(), net.parameters().end(), last_good.data());
-            opt.step(net.parameters(), exec.gradients(), state);
+            if constexpr (requires { live.clip; })
+                optim::clip_gradients(live.clip, exec.writable_gradients());
+            live.step(net.parameters(), exec.gradients(), state);
+            ++steps_done;
+            // A finite gradient can still overflow a weight.
             if (!detail::all_finite(std::span<const T>(net.parameters()))) {
-                std::copy_n(last_good.data(), last_good.size(), net.parameters().data());
+                restore();
                 return stop("the update made a weight NaN or infinite", "Lower the learning rate.");
             }
-            loss_sum += stats.loss_sum;
+            loss_sum += stats.loss_sum + penalty * static_cast<double>(count);
             accuracy_sum += stats.accuracy_sum;
             seen += count;
             if (cfg.progress_to && cfg.progress_to->interactive) {
@@ -265,12 +326,14 @@ history fit(basic_sequential<T, Input, Layers...>& net, const data::dataset<T>& 
         rec.images_per_second = static_cast<double>(n) / rec.seconds;
         rec.loss = loss_sum / static_cast<double>(n);
         rec.accuracy = Loss::has_accuracy ? accuracy_sum / static_cast<double>(n) : not_measured;
+        rec.learning_rate = live.lr;
         if (cfg.validation_data) {
             const auto v =
                 evaluate_with(exec, net, *cfg.validation_data, loss, std::max<std::size_t>(batch, 256));
-            rec.val_loss = v.loss;
+            rec.val_loss = v.loss + detail::apply_weight_penalties(net, std::span<T>(), cfg.global_penalty);
             rec.val_accuracy = v.accuracy;
         }
+        if (cfg.schedule_observe) cfg.schedule_observe(rec);
         h.epochs.push_back(rec);
         if (cfg.progress_to)
             detail::print_progress(*cfg.progress_to, epoch, cfg.epoch_count, batches, batches, rec.seconds,

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "../core/metric.hpp"
+
 namespace strata {
 
 inline constexpr double not_measured = std::numeric_limits<double>::quiet_NaN();
@@ -20,7 +22,21 @@ struct epoch_record {
     double val_accuracy = not_measured;
     double seconds = 0;  // training time of the epoch, validation excluded
     double images_per_second = 0;
-    double learning_rate = not_measured;
+    double learning_rate = not_measured;  // of the epoch's last step
+
+    double value(metric m) const noexcept {
+        switch (m) {
+            case metric::loss:
+                return loss;
+            case metric::accuracy:
+                return accuracy;
+            case metric::val_loss:
+                return val_loss;
+            case metric::val_accuracy:
+                return val_accuracy;
+        }
+        return not_measured;
+    }
 };
 
 struct history {

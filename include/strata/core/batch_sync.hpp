@@ -1,0 +1,91 @@
+// Lets the threads that each run a slice of one batch combine per-slice sums,
+// so a layer that needs whole-batch statistics (batch_norm) gets the same
+// numbers however the batch was split. Every participant must call
+// all_reduce the same number of times in the same order.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <stdexcept>
+#include <vector>
+
+#include "aligned_buffer.hpp"
+
+namespace strata {
+
+class batch_sync {
+public:
+    // Allocates room for up to `participants` threads reducing `width` values
+    // each; call outside the training step.
+    void reserve(std::size_t participants, std::size_t width) {
+        stride_ = round_up_to_line<double>(width);
+        if (slots_.size() < participants * stride_) slots_.resize(participants * stride_);
+        capacity_ = participants;
+        width_ = width;
+    }
+    void begin_batch(std::size_t participants) noexcept {
+        participants_ = participants;
+        arrived_.store(0, std::memory_order_relaxed);  // an aborted batch may have left arrivals
+        aborted_.store(false, std::memory_order_relaxed);
+    }
+    // A participant that fails calls this so the others stop waiting for it
+    // (and throw) instead of hanging.
+    void abort() noexcept {
+        aborted_.store(true, std::memory_order_release);
+        generation_.fetch_add(1, std::memory_order_release);
+        generation_.notify_all();
+    }
+    std::size_t participants() const noexcept { return participants_; }
+
+    // values: this participant's partial sums on entry, the batch's totals on
+    // return. Totals are summed in participant order, so every thread gets
+    // bit-identical results.
+    void all_reduce(std::size_t participant, std::span<double> values) {
+        if (participants_ <= 1) return;
+        double* mine = slots_.data() + participant * stride_;
+        std::copy(values.begin(), values.end(), mine);
+        arrive_and_wait();
+        for (std::size_t k = 0; k < values.size(); ++k) {
+            double total = 0;
+            for (std::size_t p = 0; p < participants_; ++p) total += slots_[p * stride_ + k];
+            values[k] = total;
+        }
+        // Nobody may overwrite a slot before everyone has read it.
+        arrive_and_wait();
+    }
+
+    std::size_t width() const noexcept { return width_; }
+    std::size_t capacity() const noexcept { return capacity_; }
+
+private:
+    // The wait is short (the slices are equal), so spin briefly, then sleep
+    // on the atomic so oversubscribed machines still make progress.
+    void arrive_and_wait() {
+        const std::uint32_t generation = generation_.load(std::memory_order_acquire);
+        if (aborted_.load(std::memory_order_acquire)) throw_aborted();
+        if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == participants_) {
+            arrived_.store(0, std::memory_order_relaxed);
+            generation_.fetch_add(1, std::memory_order_release);
+            generation_.notify_all();
+            return;
+        }
+        for (int spin = 0; spin < 2000 && generation_.load(std::memory_order_acquire) == generation; ++spin) {
+        }
+        while (generation_.load(std::memory_order_acquire) == generation)
+            generation_.wait(generation, std::memory_order_acquire);
+        if (aborted_.load(std::memory_order_acquire)) throw_aborted();
+    }
+    [[noreturn]] static void throw_aborted() {
+        throw std::runtime_error("batch_sync: another slice of the batch failed");
+    }
+
+    aligned_buffer<double> slots_;
+    std::size_t stride_ = 0, width_ = 0, capacity_ = 0, participants_ = 1;
+    alignas(64) std::atomic<std::size_t> arrived_{0};
+    alignas(64) std::atomic<std::uint32_t> generation_{0};
+    std::atomic<bool> aborted_{false};
+};
+
+}  // namespace strata

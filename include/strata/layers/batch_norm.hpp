@@ -1,0 +1,242 @@
+// Batch normalization over the last axis (channels after a convolution,
+// features after a dense layer), as Keras' BatchNormalization:
+//   training:  y = gamma (x - mean_B) / sqrt(var_B + epsilon) + beta with the
+//              batch's mean and (biased) variance over samples and pixels, and
+//              moving = momentum moving + (1 - momentum) batch statistic;
+//   inference: the same with the moving mean and variance.
+// Defaults are Keras' (momentum 0.99, epsilon 1e-3); PyTorch's momentum 0.1
+// is Keras' 0.9. Unlike PyTorch, the moving variance is updated with the
+// biased batch variance, as Keras does.
+// The batch statistics cover the whole batch, not one thread's slice: the
+// slices' sums are combined through pass_context::all_reduce, so results do
+// not depend on the thread count.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "../core/simd.hpp"
+#include "layer.hpp"
+
+namespace strata {
+
+namespace detail {
+// One spelling of a channel loop body for vectors and the scalar tail.
+template <class V, class T>
+inline V load_as(const T* p) noexcept {
+    if constexpr (std::is_same_v<V, T>)
+        return *p;
+    else
+        return simd::load(p);
+}
+template <class T, class V>
+inline void store_as(T* p, const V& v) noexcept {
+    if constexpr (std::is_same_v<V, T>)
+        *p = v;
+    else
+        simd::store(p, v);
+}
+// Calls body(c, V{}) for each channel offset c, with V a SIMD batch where a
+// whole vector fits and T for the tail.
+template <class T, std::size_t Channels, class Body>
+inline void over_channels(Body&& body) {
+    constexpr std::size_t w = simd::width<T>;
+    std::size_t c = 0;
+    for (; c + w <= Channels; c += w) body(c, simd::batch<T>{});
+    for (; c < Channels; ++c) body(c, T{});
+}
+}  // namespace detail
+
+template <class T, class In>
+struct batch_norm_layer {
+    static constexpr std::size_t channels = channels_of<In>;
+    static constexpr std::size_t pixels = In::size / channels;  // per sample
+    using in_shape = In;
+    using out_shape = In;
+    static constexpr std::string_view name = "batch_norm";
+    static constexpr std::size_t param_count = 2 * channels;  // gamma, beta
+    static constexpr std::size_t state_count = 2 * channels;  // moving mean, moving variance
+    static constexpr std::size_t sync_width = 2 * channels + 1;
+    static constexpr std::array<named_tensor, 4> tensors{{
+        {"gamma", "weight", true, 0, channels},
+        {"beta", "bias", true, channels, channels},
+        {"moving_mean", "running_mean", false, 0, channels},
+        {"moving_variance", "running_var", false, channels, channels},
+    }};
+
+    // The statistics forward used (mean, 1/sqrt(var + epsilon)), for backward.
+    static std::size_t workspace_size(std::size_t) { return 2 * channels; }
+    void bind_parameters(T* p) { params_ = p; }
+    void bind_state(T* s) { state_ = s; }
+    void initialize(rng&) {
+        std::fill_n(params_, channels, T(1));
+        std::fill_n(params_ + channels, channels, T(0));
+        std::fill_n(state_, channels, T(0));
+        std::fill_n(state_ + channels, channels, T(1));
+    }
+
+    const T* gamma() const noexcept { return params_; }
+    const T* beta() const noexcept { return params_ + channels; }
+    const T* moving_mean() const noexcept { return state_; }
+    const T* moving_variance() const noexcept { return state_ + channels; }
+
+    double momentum() const noexcept { return momentum_; }
+    double epsilon() const noexcept { return epsilon_; }
+    void set_momentum(double m) {
+        if (!(m >= 0.0 && m <= 1.0))
+            throw std::invalid_argument("batch_norm momentum must be in [0, 1], got " + std::to_string(m));
+        momentum_ = m;
+    }
+    void set_epsilon(double e) {
+        if (!(e > 0.0))
+            throw std::invalid_argument("batch_norm epsilon must be positive, got " + std::to_string(e));
+        epsilon_ = e;
+    }
+
+    // In training mode this also updates the moving statistics (once per
+    // batch, by the first slice's thread).
+    void forward(const T* in, T* out, std::size_t n, const pass_context<T>& ctx) const {
+        const std::size_t rows = n * pixels;
+        T* mean = ctx.workspace;
+        T* inv_std = ctx.workspace + channels;
+        if (ctx.training) {
+            std::array<double, channels + 1> sums{};
+            sum_rows(rows, sums.data(), [&](std::size_t r, std::size_t c, auto v) {
+                using V = decltype(v);
+                return detail::load_as<V>(in + r * channels + c);
+            });
+            sums[channels] = static_cast<double>(rows);
+            ctx.all_reduce(sums);
+            const double count = sums[channels];
+            for (std::size_t c = 0; c < channels; ++c) mean[c] = static_cast<T>(sums[c] / count);
+            std::array<double, channels> squares{};
+            sum_rows(rows, squares.data(), [&](std::size_t r, std::size_t c, auto v) {
+                using V = decltype(v);
+                const V d = detail::load_as<V>(in + r * channels + c) - detail::load_as<V>(mean + c);
+                return d * d;
+            });
+            ctx.all_reduce(squares);
+            for (std::size_t c = 0; c < channels; ++c) {
+                const double variance = squares[c] / count;
+                inv_std[c] = static_cast<T>(1.0 / std::sqrt(variance + epsilon_));
+                if (ctx.participant == 0) {
+                    state_[c] = static_cast<T>(momentum_ * state_[c] + (1 - momentum_) * (sums[c] / count));
+                    state_[channels + c] =
+                        static_cast<T>(momentum_ * state_[channels + c] + (1 - momentum_) * variance);
+                }
+            }
+        } else {
+            for (std::size_t c = 0; c < channels; ++c) {
+                mean[c] = state_[c];
+                inv_std[c] = static_cast<T>(1.0 / std::sqrt(double(state_[channels + c]) + epsilon_));
+            }
+        }
+        // y = x scale + shift, per channel.
+        alignas(64) std::array<T, channels> scale, shift;
+        for (std::size_t c = 0; c < channels; ++c) {
+            scale[c] = gamma()[c] * inv_std[c];
+            shift[c] = beta()[c] - mean[c] * scale[c];
+        }
+        for (std::size_t r = 0; r < rows; ++r)
+            detail::over_channels<T, channels>([&](std::size_t c, auto v) {
+                using V = decltype(v);
+                const std::size_t at = r * channels + c;
+                detail::store_as(out + at,
+                                 detail::load_as<V>(in + at) * detail::load_as<V>(scale.data() + c) +
+                                     detail::load_as<V>(shift.data() + c));
+            });
+    }
+
+    void backward(const T* in, const T*, T* dout, T* din, T* dparams, std::size_t n,
+                  const pass_context<T>& ctx) const {
+        const std::size_t rows = n * pixels;
+        const T* mean = ctx.workspace;
+        const T* inv_std = ctx.workspace + channels;
+        // Per channel: sum of dy and of dy * xhat, with xhat = (x - mean) inv_std.
+        std::array<double, 2 * channels + 1> sums{};
+        sum_rows(rows, sums.data(), [&](std::size_t r, std::size_t c, auto v) {
+            using V = decltype(v);
+            return detail::load_as<V>(dout + r * channels + c);
+        });
+        sum_rows(rows, sums.data() + channels, [&](std::size_t r, std::size_t c, auto v) {
+            using V = decltype(v);
+            const std::size_t at = r * channels + c;
+            return detail::load_as<V>(dout + at) *
+                   (detail::load_as<V>(in + at) - detail::load_as<V>(mean + c)) *
+                   detail::load_as<V>(inv_std + c);
+        });
+        // This slice's share of dgamma and dbeta; the executor sums the slices.
+        for (std::size_t c = 0; c < channels; ++c) {
+            dparams[c] += static_cast<T>(sums[channels + c]);
+            dparams[channels + c] += static_cast<T>(sums[c]);
+        }
+        if (!din) return;
+        // din = a dy + b x + d per channel. In training mean and variance
+        // depend on x, which adds the b and the sum terms.
+        alignas(64) std::array<T, channels> a, b, d;
+        double count = 0;
+        if (ctx.training) {
+            sums[2 * channels] = static_cast<double>(rows);
+            ctx.all_reduce(sums);
+            count = sums[2 * channels];
+        }
+        for (std::size_t c = 0; c < channels; ++c) {
+            const double scale = double(gamma()[c]) * inv_std[c];
+            a[c] = static_cast<T>(scale);
+            if (ctx.training) {
+                const double bc = -scale * inv_std[c] * sums[channels + c] / count;
+                b[c] = static_cast<T>(bc);
+                d[c] = static_cast<T>(-scale * sums[c] / count - bc * mean[c]);
+            } else {
+                b[c] = d[c] = T(0);
+            }
+        }
+        for (std::size_t r = 0; r < rows; ++r)
+            detail::over_channels<T, channels>([&](std::size_t c, auto v) {
+                using V = decltype(v);
+                const std::size_t at = r * channels + c;
+                detail::store_as(din + at,
+                                 detail::load_as<V>(dout + at) * detail::load_as<V>(a.data() + c) +
+                                     detail::load_as<V>(in + at) * detail::load_as<V>(b.data() + c) +
+                                     detail::load_as<V>(d.data() + c));
+            });
+    }
+
+private:
+    // sums[c] += sum over rows of term(r, c, V{}); terms are added in T within
+    // blocks of rows and in double across blocks, which keeps float sums over
+    // ~10^5 rows accurate.
+    template <class Term>
+    static void sum_rows(std::size_t rows, double* sums, Term&& term) {
+        constexpr std::size_t block_rows = 64;
+        alignas(64) std::array<T, channels> block;
+        for (std::size_t r0 = 0; r0 < rows; r0 += block_rows) {
+            block.fill(T(0));
+            const std::size_t r1 = std::min(rows, r0 + block_rows);
+            for (std::size_t r = r0; r < r1; ++r)
+                detail::over_channels<T, channels>([&](std::size_t c, auto v) {
+                    using V = decltype(v);
+                    detail::store_as(block.data() + c, detail::load_as<V>(block.data() + c) + term(r, c, v));
+                });
+            for (std::size_t c = 0; c < channels; ++c) sums[c] += block[c];
+        }
+    }
+
+    T* params_ = nullptr;
+    T* state_ = nullptr;
+    double momentum_ = 0.99;
+    double epsilon_ = 1e-3;
+};
+
+struct batch_norm {
+    template <class T, class In>
+    using bind = batch_norm_layer<T, In>;
+};
+
+}  // namespace strata

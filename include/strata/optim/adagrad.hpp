@@ -1,0 +1,66 @@
+// Adagrad in PyTorch's formulation (without its lr_decay and weight_decay):
+//   sum += g^2;  p -= lr g / (sqrt(sum) + eps)
+// Keras puts eps inside the square root and starts the sum at 0.1, so it
+// matches only approximately, with initial_accumulator = 0.1.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <span>
+#include <stdexcept>
+
+#include "../core/aligned_buffer.hpp"
+#include "../core/simd.hpp"
+#include "clip.hpp"
+#include "optimizer.hpp"
+
+namespace strata::optim {
+
+struct adagrad {
+    double lr = 0.01;
+    double initial_accumulator = 0.0;
+    double epsilon = 1e-10;
+    gradient_clip clip{};
+
+    template <class T>
+    struct state_type {
+        aligned_buffer<T> sum;
+    };
+
+    template <class T>
+    state_type<T> make_state(std::size_t n) const {
+        if (!(lr > 0)) throw std::invalid_argument("adagrad: lr must be positive");
+        if (!(initial_accumulator >= 0))
+            throw std::invalid_argument("adagrad: initial_accumulator must be >= 0");
+        if (!(epsilon > 0)) throw std::invalid_argument("adagrad: epsilon must be positive");
+        state_type<T> s;
+        s.sum.resize(n);
+        std::fill_n(s.sum.data(), n, static_cast<T>(initial_accumulator));
+        return s;
+    }
+
+    template <class T>
+    void step(std::span<T> params, std::span<const T> grads, state_type<T>& s) const {
+        using V = simd::batch<T>;
+        constexpr std::size_t w = simd::width<T>;
+        const std::size_t n = params.size();
+        const T rate = static_cast<T>(lr), eps = static_cast<T>(epsilon);
+        T* p = params.data();
+        T* sum = s.sum.data();
+        const T* g = grads.data();
+        std::size_t i = 0;
+        for (; i + w <= n; i += w) {
+            const V gi = simd::load(g + i);
+            const V si = xsimd::fma(gi, gi, simd::load(sum + i));
+            simd::store(sum + i, si);
+            simd::store(p + i, simd::load(p + i) - V(rate) * gi / (xsimd::sqrt(si) + V(eps)));
+        }
+        for (; i < n; ++i) {
+            sum[i] += g[i] * g[i];
+            p[i] -= rate * g[i] / (std::sqrt(sum[i]) + eps);
+        }
+    }
+};
+
+}  // namespace strata::optim

@@ -15,6 +15,10 @@ namespace {
 using reference_net = st::sequential<st::input<28, 28, 1>, st::conv2d<32, 3, st::relu>, st::max_pool<2>,
                                      st::conv2d<64, 3, st::relu>, st::max_pool<2>, st::flatten,
                                      st::dense<128, st::relu>, st::dropout<0.5>, st::dense<10>>;
+// The same with batch_norm after each convolution (fashion_mnist --variant bn).
+using bn_net = st::sequential<st::input<28, 28, 1>, st::conv2d<32, 3, st::relu>, st::batch_norm,
+                              st::max_pool<2>, st::conv2d<64, 3, st::relu>, st::batch_norm, st::max_pool<2>,
+                              st::flatten, st::dense<128, st::relu>, st::dropout<0.5>, st::dense<10>>;
 // Multiply-adds x 2 of the reference network, from its shapes.
 constexpr double conv1_flop = 2.0 * 26 * 26 * 32 * 9;
 constexpr double forward_flop = conv1_flop + 2.0 * (11 * 11 * 64 * 288 + 1600 * 128 + 128 * 10);
@@ -34,10 +38,13 @@ std::vector<float> random_images(std::size_t n) {
     return x;
 }
 
-void BM_train_step(benchmark::State& state) {
+// One training step as fit runs it without penalties or clipping: the
+// executor's forward/backward and the optimizer's step.
+template <class Net>
+void train_step(benchmark::State& state) {
     const auto batch = static_cast<std::size_t>(state.range(0));
-    reference_net net{st::seed{1}};
-    st::executor<reference_net> exec(bench_threads());
+    Net net{st::seed{1}};
+    st::executor<Net> exec(bench_threads());
     const st::loss::sparse_categorical_crossentropy loss{.from_logits = true};
     const st::optim::adam opt;
     auto opt_state = opt.make_state<float>(net.parameters().size());
@@ -54,7 +61,11 @@ void BM_train_step(benchmark::State& state) {
     state.counters["GFLOP/s"] = benchmark::Counter(images * train_flop / 1e9, benchmark::Counter::kIsRate);
     state.counters["threads"] = static_cast<double>(exec.thread_count());
 }
+void BM_train_step(benchmark::State& state) { train_step<reference_net>(state); }
 BENCHMARK(BM_train_step)->Arg(32)->Arg(64)->Arg(256)->UseRealTime()->Unit(benchmark::kMillisecond);
+// GFLOP/s counts the convolutions and dense layers only, as for BM_train_step.
+void BM_train_step_bn(benchmark::State& state) { train_step<bn_net>(state); }
+BENCHMARK(BM_train_step_bn)->Arg(64)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 void BM_infer(benchmark::State& state) {
     const auto batch = static_cast<std::size_t>(state.range(0));
@@ -160,6 +171,32 @@ void BM_conv_backward(benchmark::State& state) {
 }
 BENCHMARK(BM_conv_forward)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_conv_backward)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// batch_norm over conv 1's output (26x26x32), 32 images, one thread: forward
+// and backward in training mode, as bytes moved per second.
+void BM_batch_norm(benchmark::State& state) {
+    using layer_t = bn_net::layer_type<1>;
+    constexpr std::size_t n = 32, size = n * layer_t::in_shape::size;
+    layer_t layer;
+    std::vector<float> params(layer_t::param_count), state_values(layer_t::state_count),
+        grads(layer_t::param_count), in(size), out(size), dout(size, 0.01f), din(size),
+        workspace(layer_t::workspace_size(n));
+    layer.bind_parameters(params.data());
+    layer.bind_state(state_values.data());
+    st::rng r(1);
+    layer.initialize(r);
+    for (auto& v : in) v = static_cast<float>(r.uniform());
+    const st::pass_context<float> ctx{true, 1, 0, 0, workspace.data()};
+    for (auto _ : state) {
+        layer.forward(in.data(), out.data(), n, ctx);
+        layer.backward(in.data(), out.data(), dout.data(), din.data(), grads.data(), n, ctx);
+        benchmark::DoNotOptimize(din.data());
+    }
+    // forward reads x twice and writes y; backward reads x and dy twice and writes dx.
+    state.counters["GB/s"] = benchmark::Counter(8.0 * size * sizeof(float) * double(state.iterations()) / 1e9,
+                                                benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_batch_norm)->UseRealTime()->Unit(benchmark::kMicrosecond);
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 
 #include "../core/simd.hpp"
@@ -106,27 +107,31 @@ struct batch_norm_layer {
         T* mean = ctx.workspace;
         T* inv_std = ctx.workspace + channels;
         if (ctx.training) {
-            std::array<double, channels + 1> sums{};
+            // One pass for sum and sum of squares of x - shift. The shift (the
+            // moving mean, the same in every slice) keeps the variance
+            // E[(x-shift)^2] - E[x-shift]^2 from cancelling when |mean| >> std.
+            // Copied: the first slice updates the moving mean once the sums are
+            // combined, while the others may still be reading the shift.
+            alignas(64) std::array<T, channels> shift;
+            std::copy_n(state_, channels, shift.data());
+            std::array<double, 2 * channels + 1> sums{};
             sum_rows(rows, sums.data(), [&](std::size_t r, std::size_t c, auto v) {
                 using V = decltype(v);
-                return detail::load_as<V>(in + r * channels + c);
+                const V d = detail::load_as<V>(in + r * channels + c) - detail::load_as<V>(shift.data() + c);
+                return std::array<V, 2>{d, d * d};
             });
-            sums[channels] = static_cast<double>(rows);
+            sums[2 * channels] = static_cast<double>(rows);
             ctx.all_reduce(sums);
-            const double count = sums[channels];
-            for (std::size_t c = 0; c < channels; ++c) mean[c] = static_cast<T>(sums[c] / count);
-            std::array<double, channels> squares{};
-            sum_rows(rows, squares.data(), [&](std::size_t r, std::size_t c, auto v) {
-                using V = decltype(v);
-                const V d = detail::load_as<V>(in + r * channels + c) - detail::load_as<V>(mean + c);
-                return d * d;
-            });
-            ctx.all_reduce(squares);
+            const double count = sums[2 * channels];
             for (std::size_t c = 0; c < channels; ++c) {
-                const double variance = squares[c] / count;
+                const double shifted_mean = sums[c] / count;
+                const double batch_mean = shifted_mean + shift[c];
+                const double variance =
+                    std::max(0.0, sums[channels + c] / count - shifted_mean * shifted_mean);
+                mean[c] = static_cast<T>(batch_mean);
                 inv_std[c] = static_cast<T>(1.0 / std::sqrt(variance + epsilon_));
                 if (ctx.participant == 0) {
-                    state_[c] = static_cast<T>(momentum_ * state_[c] + (1 - momentum_) * (sums[c] / count));
+                    state_[c] = static_cast<T>(momentum_ * state_[c] + (1 - momentum_) * batch_mean);
                     state_[channels + c] =
                         static_cast<T>(momentum_ * state_[channels + c] + (1 - momentum_) * variance);
                 }
@@ -162,14 +167,11 @@ struct batch_norm_layer {
         std::array<double, 2 * channels + 1> sums{};
         sum_rows(rows, sums.data(), [&](std::size_t r, std::size_t c, auto v) {
             using V = decltype(v);
-            return detail::load_as<V>(dout + r * channels + c);
-        });
-        sum_rows(rows, sums.data() + channels, [&](std::size_t r, std::size_t c, auto v) {
-            using V = decltype(v);
             const std::size_t at = r * channels + c;
-            return detail::load_as<V>(dout + at) *
-                   (detail::load_as<V>(in + at) - detail::load_as<V>(mean + c)) *
-                   detail::load_as<V>(inv_std + c);
+            const V dy = detail::load_as<V>(dout + at);
+            const V xhat = (detail::load_as<V>(in + at) - detail::load_as<V>(mean + c)) *
+                           detail::load_as<V>(inv_std + c);
+            return std::array<V, 2>{dy, dy * xhat};
         });
         // This slice's share of dgamma and dbeta; the executor sums the slices.
         for (std::size_t c = 0; c < channels; ++c) {
@@ -209,22 +211,28 @@ struct batch_norm_layer {
     }
 
 private:
-    // sums[c] += sum over rows of term(r, c, V{}); terms are added in T within
-    // blocks of rows and in double across blocks, which keeps float sums over
-    // ~10^5 rows accurate.
+    // For the K terms term(r, c, V{}) returns as std::array<V, K>:
+    // sums[k * channels + c] += their sum over rows. Terms are added in T
+    // within blocks of rows and in double across blocks, which keeps float
+    // sums over ~10^5 rows accurate.
     template <class Term>
     static void sum_rows(std::size_t rows, double* sums, Term&& term) {
+        constexpr std::size_t terms = std::tuple_size_v<decltype(term(0, 0, T{}))>;
         constexpr std::size_t block_rows = 64;
-        alignas(64) std::array<T, channels> block;
+        alignas(64) std::array<T, terms * channels> block;
         for (std::size_t r0 = 0; r0 < rows; r0 += block_rows) {
             block.fill(T(0));
             const std::size_t r1 = std::min(rows, r0 + block_rows);
             for (std::size_t r = r0; r < r1; ++r)
                 detail::over_channels<T, channels>([&](std::size_t c, auto v) {
                     using V = decltype(v);
-                    detail::store_as(block.data() + c, detail::load_as<V>(block.data() + c) + term(r, c, v));
+                    const auto values = term(r, c, v);
+                    for (std::size_t k = 0; k < terms; ++k) {
+                        T* acc = block.data() + k * channels + c;
+                        detail::store_as(acc, detail::load_as<V>(acc) + values[k]);
+                    }
                 });
-            for (std::size_t c = 0; c < channels; ++c) sums[c] += block[c];
+            for (std::size_t i = 0; i < terms * channels; ++i) sums[i] += block[i];
         }
     }
 

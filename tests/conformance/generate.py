@@ -36,6 +36,8 @@ ACTIVATIONS = {
 #   ("conv", filters, kernel, activation, padding, stride, bias)
 #   ("dense", units, activation, bias)
 #   ("max_pool", pool, stride) ("avg_pool", pool, stride) ("gap",) ("flatten",) ("act", name)
+#   ("bn",): batch normalization with Keras' epsilon 1e-3 and momentum 0.99
+#            (PyTorch's momentum 0.01), over channels or features
 CASES = [
     ("conv_valid_relu", (8, 8, 3),
      [("conv", 4, 3, "relu", "valid", 1, True), ("max_pool", 2, 2), ("flatten",), ("dense", 5, "identity", True)],
@@ -59,6 +61,10 @@ CASES = [
     ("conv_same_even_kernel_probs", (5, 5, 2),
      [("conv", 4, 2, "relu", "same", 1, True), ("max_pool", 2, 1), ("flatten",), ("dense", 3, "softmax", True)],
      "categorical_probs"),
+    ("batch_norm", (6, 6, 3),
+     [("conv", 5, 3, "relu", "valid", 1, False), ("bn",), ("max_pool", 2, 2), ("flatten",),
+      ("dense", 6, "tanh", True), ("bn",), ("dense", 3, "identity", True)],
+     "sparse_logits"),
 ]
 
 
@@ -74,7 +80,9 @@ class Net(torch.nn.Module):
         self.specs = layers
         self.params = torch.nn.ModuleList()
         channels = input_shape[-1]
+        image = len(input_shape) == 3
         for spec in layers:
+            image = image and spec[0] not in ("flatten", "gap", "dense")
             if spec[0] == "conv":
                 _, filters, kernel, _, _, stride, bias = spec
                 self.params.append(torch.nn.Conv2d(channels, filters, kernel, stride=stride, bias=bias))
@@ -82,6 +90,9 @@ class Net(torch.nn.Module):
             elif spec[0] == "dense":
                 _, units, _, bias = spec
                 self.params.append(torch.nn.LazyLinear(units, bias=bias))
+            elif spec[0] == "bn":
+                kind = torch.nn.LazyBatchNorm2d if image else torch.nn.LazyBatchNorm1d
+                self.params.append(kind(eps=1e-3, momentum=0.01))
             else:
                 self.params.append(None)
 
@@ -107,6 +118,8 @@ class Net(torch.nn.Module):
                 x = x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)  # NHWC order, as strata
             elif kind == "act":
                 x = ACTIVATIONS[spec[1]](x)
+            elif kind == "bn":
+                x = module(x)
         return x
 
 
@@ -163,15 +176,24 @@ def write_case(out_dir, seed, name, input_shape, layers, loss_kind):
     x_strata = torch.randn(BATCH, *input_shape, generator=gen)
     to_torch = (lambda t: t.permute(0, 3, 1, 2)) if len(input_shape) == 3 else (lambda t: t)
     net = Net(input_shape, layers)
-    net(to_torch(x_strata))  # materialises the lazy dense layers
-    with torch.no_grad():  # non-zero biases everywhere, so their paths are tested
+    net(to_torch(x_strata))  # materialises the lazy layers
+    batch_norms = [(i, m) for i, m in enumerate(net.params) if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    with torch.no_grad():  # non-zero biases (and gammas other than 1), so their paths are tested
         for key, p in parameters_by_layer(net):
             if key.endswith("bias"):
                 p.uniform_(-0.5, 0.5, generator=gen)
+        for _, m in batch_norms:
+            m.weight.uniform_(0.5, 1.5, generator=gen)
+            m.reset_running_stats()
     initial = {key: p.detach().clone() for key, p in parameters_by_layer(net)}
 
+    def count_rows(module, inputs):  # values per channel in the batch
+        module.rows = inputs[0].numel() // inputs[0].shape[1]
+    hooks = [m.register_forward_pre_hook(count_rows) for _, m in batch_norms]
     x = to_torch(x_strata).detach().requires_grad_(True)
     out = net(x)
+    for h in hooks:
+        h.remove()
     if out.dim() == 4:
         raise SystemExit(f"{name}: networks must end flat")
     loss_fn, target = loss_and_targets(loss_kind, out, gen)
@@ -183,6 +205,12 @@ def write_case(out_dir, seed, name, input_shape, layers, loss_kind):
     save("output", out.detach())
     save("loss", [loss.item()])
     save("input_grad", x.grad.permute(0, 2, 3, 1) if x.grad.dim() == 4 else x.grad)
+    # Moving statistics after that one training step, Keras' way: PyTorch's
+    # running_var uses the unbiased batch variance, Keras (and strata) the biased one.
+    for i, m in batch_norms:
+        save(f"L{i}.moving_mean", m.running_mean)
+        unbiased = (m.running_var - 0.99) / 0.01
+        save(f"L{i}.moving_variance", 0.99 + 0.01 * unbiased * (m.rows - 1) / m.rows)
     for key, p in parameters_by_layer(net):
         save(key, to_strata(key, initial[key]))
         save(key + ".grad", to_strata(key, p.grad))
@@ -190,7 +218,11 @@ def write_case(out_dir, seed, name, input_shape, layers, loss_kind):
     optimizers = {
         "sgd_momentum": lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9),
         "sgd_nesterov": lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True),
+        "sgd_weight_decay": lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01),
         "adam": lambda ps: torch.optim.Adam(ps, lr=0.01),
+        "adamw": lambda ps: torch.optim.AdamW(ps, lr=0.01, weight_decay=0.1),
+        "rmsprop": lambda ps: torch.optim.RMSprop(ps, lr=0.01, alpha=0.9, eps=1e-8, momentum=0.5, centered=True),
+        "adagrad": lambda ps: torch.optim.Adagrad(ps, lr=0.05, initial_accumulator_value=0.1),
     }
     for opt_name, make in optimizers.items():
         with torch.no_grad():

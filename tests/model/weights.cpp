@@ -125,3 +125,41 @@ TEST_CASE("float64 files load into a float network") {
     for (std::size_t i = 0; i < net.parameters().size(); ++i)
         CHECK(net.parameters()[i] == static_cast<float>(source.parameters()[i]));
 }
+
+TEST_CASE("batch_norm's parameters and moving statistics round-trip, under both vocabularies") {
+    using bn_net =
+        st::sequential<st::input<6, 6, 2>, st::conv2d<3, 3>, st::batch_norm, st::flatten, st::dense<2>>;
+    for (auto layout : {st::weight_layout::strata, st::weight_layout::pytorch}) {
+        temp_dir dir;
+        bn_net a{st::seed{1}};
+        // Non-default values everywhere, as after training.
+        // Padding between layers' slices stays zero (it is never saved).
+        auto bump = [](std::span<float> values) {
+            for (std::size_t i = 0; i < values.size(); ++i) values[i] += 0.01f * float(i % 7);
+        };
+        bump(a.layer_parameters<0>());
+        bump(a.layer_parameters<1>());
+        bump(a.layer_parameters<3>());
+        for (std::size_t i = 0; i < 6; ++i) a.state()[i] = 0.5f + 0.1f * float(i);
+        st::save_weights(a, dir.path, layout);
+        const bool torch = layout == st::weight_layout::pytorch;
+        CHECK(std::filesystem::exists(dir / (torch ? "1_batch_norm.weight.npy" : "1_batch_norm.gamma.npy")));
+        CHECK(std::filesystem::exists(
+            dir / (torch ? "1_batch_norm.running_var.npy" : "1_batch_norm.moving_variance.npy")));
+        bn_net b{st::seed{2}};
+        st::load_weights(b, dir.path, layout);
+        CHECK(std::vector<float>(b.parameters().begin(), b.parameters().end()) ==
+              std::vector<float>(a.parameters().begin(), a.parameters().end()));
+        CHECK(std::vector<float>(b.state().begin(), b.state().end()) ==
+              std::vector<float>(a.state().begin(), a.state().end()));
+        // A missing statistic names itself and leaves the network unchanged.
+        std::filesystem::remove(dir /
+                                (torch ? "1_batch_norm.running_mean.npy" : "1_batch_norm.moving_mean.npy"));
+        bn_net c{st::seed{3}};
+        const auto before = std::vector<float>(c.state().begin(), c.state().end());
+        CHECK(data_error_of([&] {
+                  st::load_weights(c, dir.path, layout);
+              }).find(torch ? "1_batch_norm.running_mean" : "1_batch_norm.moving_mean") != std::string::npos);
+        CHECK(std::vector<float>(c.state().begin(), c.state().end()) == before);
+    }
+}

@@ -82,6 +82,8 @@ struct batch_norm_layer {
         std::fill_n(state_ + channels, channels, T(1));
     }
 
+    T* gamma() noexcept { return params_; }
+    T* beta() noexcept { return params_ + channels; }
     const T* gamma() const noexcept { return params_; }
     const T* beta() const noexcept { return params_ + channels; }
     const T* moving_mean() const noexcept { return state_; }

@@ -1,7 +1,7 @@
 // expect: strata::optimizer: the type has no `step.std::span<T> params, std::span<const T> grads
-#include <cstddef>
-
-#include <strata/optim/optimizer.hpp>
+// Through fit, as a user meets it: one message naming the missing member.
+#include <strata/strata.hpp>
+namespace st = strata;
 struct optimizer_without_step {
     double lr = 0.1;
     template <class T>
@@ -11,5 +11,8 @@ struct optimizer_without_step {
         return {};
     }
 };
-static_assert(strata::detail::check_optimizer<optimizer_without_step, float>());
-int main() {}
+int main() {
+    st::sequential<st::input<4>, st::dense<2>> net;
+    st::data::dataset<float> d;
+    st::fit(net, d, st::loss::mean_squared_error{}, optimizer_without_step{});
+}

@@ -47,10 +47,10 @@ inline void store_as(T* p, const V& v) noexcept {
 // whole vector fits and T for the tail.
 template <class T, std::size_t Channels, class Body>
 inline void over_channels(Body&& body) {
-    constexpr std::size_t w = simd::width<T>;
-    std::size_t c = 0;
-    for (; c + w <= Channels; c += w) body(c, simd::batch<T>{});
-    for (; c < Channels; ++c) body(c, T{});
+    // Compile-time bounds: GCC warns about the tail loop otherwise.
+    constexpr std::size_t w = simd::width<T>, vectors_end = Channels / w * w;
+    for (std::size_t c = 0; c < vectors_end; c += w) body(c, simd::batch<T>{});
+    for (std::size_t c = vectors_end; c < Channels; ++c) body(c, T{});
 }
 }  // namespace detail
 

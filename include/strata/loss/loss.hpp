@@ -34,6 +34,50 @@ concept loss_function = requires(const L& loss, const T* p, T* g, std::size_t n)
 
 namespace detail {
 
+// Names the first member a loss lacks; returns true even then, so
+// static_assert(detail::check_loss<L, T>()) adds no second, bare error.
+template <class L, class T>
+constexpr bool check_loss() {
+    constexpr bool has_name = requires {
+        { L::name } -> std::convertible_to<std::string_view>;
+    };
+    constexpr bool has_accuracy_flag = requires {
+        { L::has_accuracy } -> std::convertible_to<bool>;
+    };
+    constexpr bool has_target_width = requires(const L& l, std::size_t n) {
+        { l.target_width(n) } -> std::convertible_to<std::size_t>;
+    };
+    constexpr bool has_check_targets = requires(const L& l, const T* y, std::size_t n) {
+        l.check_targets(y, n, n);
+    };
+    constexpr bool has_evaluate = requires(const L& l, const T* p, T* g, std::size_t n) {
+        { l.evaluate(p, p, n, n, g, T(1)) } -> std::convertible_to<double>;
+    };
+    if constexpr (!has_name)
+        static_assert(has_name,
+                      "strata::loss_function: the type has no `static constexpr std::string_view name`");
+    else if constexpr (!has_accuracy_flag)
+        static_assert(has_accuracy_flag,
+                      "strata::loss_function: the type has no `static constexpr bool has_accuracy`");
+    else if constexpr (!has_target_width)
+        static_assert(
+            has_target_width,
+            "strata::loss_function: the type has no `std::size_t target_width(std::size_t outputs) const`");
+    else if constexpr (!has_check_targets)
+        static_assert(has_check_targets,
+                      "strata::loss_function: the type has no `void check_targets(const T* y, "
+                      "std::size_t n, std::size_t outputs) const`");
+    else if constexpr (!has_evaluate)
+        static_assert(has_evaluate,
+                      "strata::loss_function: the type has no `double evaluate(const T* pred, const "
+                      "T* y, std::size_t n, std::size_t outputs, T* grad, T grad_scale) const`");
+    else
+        static_assert(loss_function<L, T>,
+                      "strata::loss_function: the type has no `double accuracy_sum(const T* "
+                      "pred, const T* y, std::size_t n, std::size_t outputs) const`");
+    return true;
+}
+
 // Keras' clipping of probabilities before taking logs.
 inline constexpr double probability_epsilon = 1e-7;
 

@@ -66,8 +66,11 @@ struct fit_config {
     void apply(const on_epoch_end& c) { epoch_callback = c.callback; }
     template <class R>
     void apply(const weight_penalty<R>& p) {
-        if constexpr (requires { p.regularizer.check(); }) p.regularizer.check();
-        global_penalty = erase_penalty<R, T>(p.regularizer);
+        static_assert(check_regularizer<R, T>());
+        if constexpr (regularizer<R, T>) {
+            if constexpr (requires { p.regularizer.check(); }) p.regularizer.check();
+            global_penalty = erase_penalty<R, T>(p.regularizer);
+        }
     }
     // Training works on its own copy of the schedule, shared by both callbacks.
     template <learning_rate_schedule S>
@@ -155,7 +158,7 @@ template <class T, class Input, class... Layers, class Loss, class... Options>
 evaluation evaluate(const basic_sequential<T, Input, Layers...>& net, const data::dataset<T>& d,
                     const Loss& loss, const Options&... options) {
     using Net = basic_sequential<T, Input, Layers...>;
-    static_assert(loss_function<Loss, T>, "evaluate: the loss does not satisfy strata::loss_function");
+    static_assert(detail::check_loss<Loss, T>());
     detail::fit_config<T> cfg;
     cfg.batch = 256;
     static_assert((detail::fit_option<detail::fit_config<T>, Options> && ...),
@@ -196,6 +199,12 @@ xt::xtensor<T, 2> predict(const basic_sequential<T, Input, Layers...>& net, cons
     return result;
 }
 
+namespace detail {
+template <class T, class Input, class... Layers, class Loss, class Optimizer, class... Options>
+history fit_checked(basic_sequential<T, Input, Layers...>& net, const data::dataset<T>& train,
+                    const Loss& loss, const Optimizer& opt, const Options&... options);
+}  // namespace detail
+
 // Trains net on train with mini-batches, in place. Options: epochs{n},
 // batch_size{n}, seed{s} (shuffling and dropout), threads{n},
 // validation{data}, progress{stream}, on_epoch_end{callback},
@@ -208,14 +217,26 @@ xt::xtensor<T, 2> predict(const basic_sequential<T, Input, Layers...>& net, cons
 template <class T, class Input, class... Layers, class Loss, class Optimizer, class... Options>
 history fit(basic_sequential<T, Input, Layers...>& net, const data::dataset<T>& train, const Loss& loss,
             const Optimizer& opt, const Options&... options) {
-    using Net = basic_sequential<T, Input, Layers...>;
-    static_assert(loss_function<Loss, T>,
-                  "fit: the loss does not satisfy strata::loss_function (see strata/loss/loss.hpp)");
+    // Each check names what is missing; the training loop is only compiled
+    // when they pass, so a bad policy gives one message, not pages.
+    static_assert(detail::check_loss<Loss, T>());
+    static_assert(detail::check_optimizer<Optimizer, T>());
     static_assert((detail::fit_option<detail::fit_config<T>, Options> && ...),
                   "fit: options are epochs{n}, batch_size{n}, seed{s}, threads{n}, validation{data}, "
                   "progress{stream}, on_epoch_end{callback}, weight_penalty{regularizer} and a "
                   "learning-rate schedule from strata::schedule");
-    static_assert(detail::check_optimizer<Optimizer, T>());
+    if constexpr (loss_function<Loss, T> && optimizer<Optimizer, T> &&
+                  (detail::fit_option<detail::fit_config<T>, Options> && ...))
+        return detail::fit_checked(net, train, loss, opt, options...);
+    else
+        return {};
+}
+
+namespace detail {
+template <class T, class Input, class... Layers, class Loss, class Optimizer, class... Options>
+history fit_checked(basic_sequential<T, Input, Layers...>& net, const data::dataset<T>& train,
+                    const Loss& loss, const Optimizer& opt, const Options&... options) {
+    using Net = basic_sequential<T, Input, Layers...>;
     detail::fit_config<T> cfg;
     (cfg.apply(options), ...);
     if (cfg.batch == 0) throw usage_error("fit: batch_size must be at least 1");
@@ -345,5 +366,7 @@ history fit(basic_sequential<T, Input, Layers...>& net, const data::dataset<T>& 
     }
     return h;
 }
+
+}  // namespace detail
 
 }  // namespace strata

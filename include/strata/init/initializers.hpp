@@ -68,70 +68,54 @@ constexpr bool check_initializer() {
 
 namespace strata::init {
 
+namespace detail {
+enum class fan { in, average };
+enum class distribution { uniform, normal };
+
+// Keras' VarianceScaling: weights of variance Scale / fan, either uniform in
+// (-sqrt(3 variance), sqrt(3 variance)) or normal (untruncated, as PyTorch).
+template <int Scale, fan Fan, distribution Distribution>
+struct variance_scaling {
+    using option_kind = initializer_option_kind;
+    template <class T>
+    static void fill(T* w, std::size_t count, std::size_t fan_in, std::size_t fan_out, rng& r) {
+        const double n =
+            Fan == fan::in ? static_cast<double>(fan_in) : static_cast<double>(fan_in + fan_out) / 2;
+        const double variance = Scale / n;
+        if constexpr (Distribution == distribution::uniform) {
+            const double limit = std::sqrt(3 * variance);
+            for (std::size_t i = 0; i < count; ++i) w[i] = static_cast<T>(r.uniform(-limit, limit));
+        } else {
+            const double stddev = std::sqrt(variance);
+            for (std::size_t i = 0; i < count; ++i) w[i] = static_cast<T>(stddev * r.normal());
+        }
+    }
+};
+}  // namespace detail
+
 // U(-limit, limit) with limit = sqrt(6 / (fan_in + fan_out)).
-struct glorot_uniform {
-    using option_kind = initializer_option_kind;
+struct glorot_uniform : detail::variance_scaling<1, detail::fan::average, detail::distribution::uniform> {
     static constexpr const char* name = "glorot_uniform";
-    template <class T>
-    static void fill(T* w, std::size_t count, std::size_t fan_in, std::size_t fan_out, rng& r) {
-        const double limit = std::sqrt(6.0 / static_cast<double>(fan_in + fan_out));
-        for (std::size_t i = 0; i < count; ++i) w[i] = static_cast<T>(r.uniform(-limit, limit));
-    }
 };
-
 // N(0, 2 / (fan_in + fan_out)).
-struct glorot_normal {
-    using option_kind = initializer_option_kind;
+struct glorot_normal : detail::variance_scaling<1, detail::fan::average, detail::distribution::normal> {
     static constexpr const char* name = "glorot_normal";
-    template <class T>
-    static void fill(T* w, std::size_t count, std::size_t fan_in, std::size_t fan_out, rng& r) {
-        const double stddev = std::sqrt(2.0 / static_cast<double>(fan_in + fan_out));
-        for (std::size_t i = 0; i < count; ++i) w[i] = static_cast<T>(stddev * r.normal());
-    }
 };
-
 // U(-limit, limit) with limit = sqrt(6 / fan_in): keeps ReLU activations' variance.
-struct he_uniform {
-    using option_kind = initializer_option_kind;
+struct he_uniform : detail::variance_scaling<2, detail::fan::in, detail::distribution::uniform> {
     static constexpr const char* name = "he_uniform";
-    template <class T>
-    static void fill(T* w, std::size_t count, std::size_t fan_in, std::size_t, rng& r) {
-        const double limit = std::sqrt(6.0 / static_cast<double>(fan_in));
-        for (std::size_t i = 0; i < count; ++i) w[i] = static_cast<T>(r.uniform(-limit, limit));
-    }
 };
-
-// N(0, 2 / fan_in), untruncated as in PyTorch's kaiming_normal_.
-struct he_normal {
-    using option_kind = initializer_option_kind;
+// N(0, 2 / fan_in), as PyTorch's kaiming_normal_.
+struct he_normal : detail::variance_scaling<2, detail::fan::in, detail::distribution::normal> {
     static constexpr const char* name = "he_normal";
-    template <class T>
-    static void fill(T* w, std::size_t count, std::size_t fan_in, std::size_t, rng& r) {
-        const double stddev = std::sqrt(2.0 / static_cast<double>(fan_in));
-        for (std::size_t i = 0; i < count; ++i) w[i] = static_cast<T>(stddev * r.normal());
-    }
 };
-
 // U(-limit, limit) with limit = sqrt(3 / fan_in): variance 1 / fan_in, for SELU.
-struct lecun_uniform {
-    using option_kind = initializer_option_kind;
+struct lecun_uniform : detail::variance_scaling<1, detail::fan::in, detail::distribution::uniform> {
     static constexpr const char* name = "lecun_uniform";
-    template <class T>
-    static void fill(T* w, std::size_t count, std::size_t fan_in, std::size_t, rng& r) {
-        const double limit = std::sqrt(3.0 / static_cast<double>(fan_in));
-        for (std::size_t i = 0; i < count; ++i) w[i] = static_cast<T>(r.uniform(-limit, limit));
-    }
 };
-
-// N(0, 1 / fan_in), untruncated like he_normal.
-struct lecun_normal {
-    using option_kind = initializer_option_kind;
+// N(0, 1 / fan_in).
+struct lecun_normal : detail::variance_scaling<1, detail::fan::in, detail::distribution::normal> {
     static constexpr const char* name = "lecun_normal";
-    template <class T>
-    static void fill(T* w, std::size_t count, std::size_t fan_in, std::size_t, rng& r) {
-        const double stddev = std::sqrt(1.0 / static_cast<double>(fan_in));
-        for (std::size_t i = 0; i < count; ++i) w[i] = static_cast<T>(stddev * r.normal());
-    }
 };
 
 // Every weight Num / Den. A ratio of integers because clang 14 rejects
@@ -148,13 +132,8 @@ struct constant {
     }
 };
 
-struct zeros {
-    using option_kind = initializer_option_kind;
+struct zeros : constant<0> {
     static constexpr const char* name = "zeros";
-    template <class T>
-    static void fill(T* w, std::size_t count, std::size_t, std::size_t, rng&) {
-        for (std::size_t i = 0; i < count; ++i) w[i] = T(0);
-    }
 };
 
 }  // namespace strata::init

@@ -41,7 +41,7 @@ std::vector<float> random_images(std::size_t n) {
 // One training step as fit runs it without penalties or clipping: the
 // executor's forward/backward and the optimizer's step.
 template <class Net>
-void train_step(benchmark::State& state) {
+void train_step(benchmark::State& state, const st::batch_augmenter<float>* augment = nullptr) {
     const auto batch = static_cast<std::size_t>(state.range(0));
     Net net{st::seed{1}};
     st::executor<Net> exec(bench_threads());
@@ -53,7 +53,7 @@ void train_step(benchmark::State& state) {
     for (std::size_t i = 0; i < batch; ++i) y[i] = static_cast<float>(i % 10);
     std::uint64_t step = 0;
     for (auto _ : state) {
-        exec.train_batch(net, x.data(), y.data(), batch, loss, ++step);
+        exec.train_batch(net, x.data(), y.data(), batch, loss, ++step, augment);
         opt.step(net.parameters(), exec.gradients(), opt_state);
     }
     const double images = static_cast<double>(state.iterations() * batch);
@@ -66,6 +66,17 @@ BENCHMARK(BM_train_step)->Arg(32)->Arg(64)->Arg(256)->UseRealTime()->Unit(benchm
 // GFLOP/s counts the convolutions and dense layers only, as for BM_train_step.
 void BM_train_step_bn(benchmark::State& state) { train_step<bn_net>(state); }
 BENCHMARK(BM_train_step_bn)->Arg(64)->UseRealTime()->Unit(benchmark::kMillisecond);
+// The same step with fashion_mnist --variant bn_aug's pipeline (random shift
+// 10%, horizontal flip) applied to each thread's slice, as fit does.
+void BM_train_step_bn_aug(benchmark::State& state) {
+    const st::augment::pipeline pipeline{st::augment::random_shift{0.1}, st::augment::horizontal_flip{}};
+    const st::batch_augmenter<float> augment = [&](const float* in, float* out, std::size_t count,
+                                                   std::size_t first, std::uint64_t seed) {
+        pipeline.apply(in, out, count, {28, 28, 1}, seed, first);
+    };
+    train_step<bn_net>(state, &augment);
+}
+BENCHMARK(BM_train_step_bn_aug)->Arg(64)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 void BM_infer(benchmark::State& state) {
     const auto batch = static_cast<std::size_t>(state.range(0));

@@ -9,7 +9,7 @@ packages=(
   g++ cmake make pkg-config
   libxtensor-dev libxsimd-dev xtl-dev zlib1g-dev
   doctest-dev libbenchmark-dev libopenblas-dev
-  dataset-fashion-mnist
+  dataset-fashion-mnist libstb-dev
   python3-torch python3-numpy
 )
 

@@ -1,6 +1,7 @@
 // strata: compile-time convolutional networks. Include this one header.
 #pragma once
 
+#include "augment/augment.hpp"
 #include "core/aligned_buffer.hpp"
 #include "core/batch_sync.hpp"
 #include "core/error.hpp"

@@ -29,6 +29,13 @@ bool all_finite(std::span<const T> values) {
 }
 }  // namespace detail
 
+// Rewrites count training samples (batch positions first...) from in to out,
+// with the step's seed: how fit applies an augmentation pipeline, on each
+// thread's slice inside the parallel step.
+template <class T>
+using batch_augmenter =
+    std::function<void(const T* in, T* out, std::size_t count, std::size_t first, std::uint64_t step_seed)>;
+
 struct batch_stats {
     double loss_sum = 0;      // sum of per-sample losses
     double accuracy_sum = 0;  // sum of per-sample accuracies
@@ -43,7 +50,11 @@ public:
     static constexpr std::size_t outputs = Net::out_shape::size;
 
     explicit executor(threads t = {})
-        : pool_(t), replicas_(pool_.size()), partial_(pool_.size()), part_finite_(pool_.size()) {
+        : pool_(t),
+          replicas_(pool_.size()),
+          augmented_(pool_.size()),
+          partial_(pool_.size()),
+          part_finite_(pool_.size()) {
         gradients_.resize(Net::param_offsets[Net::layer_count]);
         if constexpr (Net::sync_width > 0) sync_.reserve(pool_.size(), Net::sync_width);
     }
@@ -52,9 +63,10 @@ public:
 
     // Forward + loss + backward on n samples in training mode; gradients()
     // then holds d(mean loss)/d(parameters).
+    // With augment, each thread first rewrites its slice of x into a buffer of its own.
     template <class Loss>
     batch_stats train_batch(const Net& net, const T* x, const T* y, std::size_t n, const Loss& loss,
-                            std::uint64_t step_seed) {
+                            std::uint64_t step_seed, const batch_augmenter<T>* augment = nullptr) {
         const std::size_t tw = loss.target_width(outputs);
         const std::size_t slices = slice_count(n);
         const T grad_scale = T(1) / static_cast<T>(n);
@@ -70,11 +82,17 @@ public:
             try {
                 r.reserve(count);
                 r.gradients.fill_zero();
-                const T* out = net.forward(r, x + first * inputs, count, true, step_seed, first, mine);
+                const T* in = x + first * inputs;
+                if (augment) {
+                    augmented_[i].resize(count * inputs);  // grows once, then never reallocates
+                    (*augment)(in, augmented_[i].data(), count, first, step_seed);
+                    in = augmented_[i].data();
+                }
+                const T* out = net.forward(r, in, count, true, step_seed, first, mine);
                 partial_[i].loss_sum =
                     loss.evaluate(out, y + first * tw, count, outputs, r.grad_a.data(), grad_scale);
                 partial_[i].accuracy_sum = loss.accuracy_sum(out, y + first * tw, count, outputs);
-                net.backward(r, x + first * inputs, count, step_seed, first, nullptr, mine);
+                net.backward(r, in, count, step_seed, first, nullptr, mine);
             } catch (...) {
                 if (mine.sync) mine.sync->abort();  // the other slices may be waiting for this one
                 throw;
@@ -160,6 +178,7 @@ private:
     thread_pool pool_;
     batch_sync sync_;
     std::vector<typename Net::replica> replicas_;
+    std::vector<aligned_buffer<T>> augmented_;  // each thread's augmented slice
     aligned_buffer<T> gradients_;
     struct partial {
         double loss_sum = 0, accuracy_sum = 0;

@@ -19,6 +19,7 @@
 #include <xtensor/xarray.hpp>
 #include <xtensor/xtensor.hpp>
 
+#include "../augment/pipeline.hpp"
 #include "../core/error.hpp"
 #include "../core/random.hpp"
 #include "../data/dataset.hpp"
@@ -56,6 +57,8 @@ struct fit_config {
     std::function<double(const schedule_point&)> learning_rate_at;
     std::function<void(const epoch_record&)> schedule_observe;
     std::optional<metric> schedule_monitor;
+    std::function<void(const T*, T*, std::size_t, augment::image_shape, std::uint64_t, std::size_t)>
+        augmentation;
 
     void apply(epochs e) { epoch_count = e.value; }
     void apply(batch_size b) { batch = b.value; }
@@ -71,6 +74,12 @@ struct fit_config {
             if constexpr (requires { p.regularizer.check(); }) p.regularizer.check();
             global_penalty = erase_penalty<R, T>(p.regularizer);
         }
+    }
+    // Training batches only: validation and test data are never augmented.
+    template <class... A>
+    void apply(const augment::pipeline<A...>& p) {
+        augmentation = [p](const T* in, T* out, std::size_t n, augment::image_shape s, std::uint64_t seed,
+                           std::size_t first) { p.apply(in, out, n, s, seed, first); };
     }
     // Training works on its own copy of the schedule, shared by both callbacks.
     template <learning_rate_schedule S>
@@ -208,7 +217,8 @@ history fit_checked(basic_sequential<T, Input, Layers...>& net, const data::data
 // Trains net on train with mini-batches, in place. Options: epochs{n},
 // batch_size{n}, seed{s} (shuffling and dropout), threads{n},
 // validation{data}, progress{stream}, on_epoch_end{callback},
-// weight_penalty{regularizer} (on every kernel) and a learning-rate schedule.
+// weight_penalty{regularizer} (on every kernel), a learning-rate schedule and
+// an augment::pipeline applied to every training batch (never to validation).
 // Each step: gradients, + weight penalties, clipping (the optimizer's clip
 // field), then the optimizer's step at the schedule's rate. Reported losses
 // include the penalties.
@@ -223,8 +233,8 @@ history fit(basic_sequential<T, Input, Layers...>& net, const data::dataset<T>& 
     static_assert(detail::check_optimizer<Optimizer, T>());
     static_assert((detail::fit_option<detail::fit_config<T>, Options> && ...),
                   "fit: options are epochs{n}, batch_size{n}, seed{s}, threads{n}, validation{data}, "
-                  "progress{stream}, on_epoch_end{callback}, weight_penalty{regularizer} and a "
-                  "learning-rate schedule from strata::schedule");
+                  "progress{stream}, on_epoch_end{callback}, weight_penalty{regularizer}, a "
+                  "learning-rate schedule from strata::schedule and an augment::pipeline");
     if constexpr (loss_function<Loss, T> && optimizer<Optimizer, T> &&
                   (detail::fit_option<detail::fit_config<T>, Options> && ...))
         return detail::fit_checked(net, train, loss, opt, options...);
@@ -259,6 +269,23 @@ history fit_checked(basic_sequential<T, Input, Layers...>& net, const data::data
     if (cfg.validation_data) {
         detail::check_data_fits<Net>(*cfg.validation_data, tw, "fit (validation data)");
         loss.check_targets(cfg.validation_data->y.data(), cfg.validation_data->size(), out);
+    }
+
+    batch_augmenter<T> augmenter;
+    if (cfg.augmentation) {
+        using in_shape = typename Net::in_shape;
+        if constexpr (is_image_shape<in_shape>) {
+            const augment::image_shape shape{height_of<in_shape>, width_of<in_shape>, channels_of<in_shape>};
+            augmenter = [&cfg, shape](const T* in, T* out, std::size_t count, std::size_t first,
+                                      std::uint64_t seed) {
+                cfg.augmentation(in, out, count, shape, seed, first);
+            };
+        } else {
+            throw usage_error(
+                "fit: an augment::pipeline needs image input (height, width, channels); the network "
+                "takes " +
+                in_shape::to_string());
+        }
     }
 
     executor<Net> exec(cfg.thread_count);
@@ -301,7 +328,8 @@ history fit_checked(basic_sequential<T, Input, Layers...>& net, const data::data
                 std::copy_n(last_good_state.data(), last_good_state.size(), net.state().data());
             };
             const auto stats =
-                exec.train_batch(net, xb.data(), yb.data(), count, loss, mix_keys(cfg.seed_value, epoch, b));
+                exec.train_batch(net, xb.data(), yb.data(), count, loss, mix_keys(cfg.seed_value, epoch, b),
+                                 augmenter ? &augmenter : nullptr);
             // Both stops leave the weights as they were before this batch.
             auto stop = [&](const std::string& cause, const char* advice) {
                 h.stop_reason = "training stopped at epoch " + std::to_string(epoch) + ", batch " +

@@ -9,18 +9,13 @@
 
 #include <doctest/doctest.h>
 #include <strata/augment/region.hpp>
+#include <support/images.hpp>
 
 namespace st = strata;
 namespace sa = strata::augment;
 
 namespace {
-// 4x5 single channel: value 10 * row + col.
-std::vector<double> ramp_4x5() {
-    std::vector<double> x;
-    for (int r = 0; r < 4; ++r)
-        for (int c = 0; c < 5; ++c) x.push_back(10 * r + c);
-    return x;
-}
+using strata::testing::ramp_4x5;
 
 // A seed whose first draw from `crop` is the wanted offset.
 std::uint64_t seed_for(const sa::random_crop& crop, int dx, int dy) {

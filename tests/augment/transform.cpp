@@ -6,18 +6,13 @@
 
 #include <doctest/doctest.h>
 #include <strata/augment/transform.hpp>
+#include <support/images.hpp>
 
 namespace st = strata;
 namespace sa = strata::augment;
 
 namespace {
-// 4x5 single channel: value 10 * row + col, so each pixel names where it came from.
-std::vector<double> ramp_4x5() {
-    std::vector<double> x;
-    for (int r = 0; r < 4; ++r)
-        for (int c = 0; c < 5; ++c) x.push_back(10 * r + c);
-    return x;
-}
+using strata::testing::ramp_4x5;
 
 template <class T = double>
 std::vector<T> warped(const std::vector<T>& in, sa::image_shape s, const sa::affine& m,

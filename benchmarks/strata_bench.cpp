@@ -77,6 +77,22 @@ void BM_train_step_bn_aug(benchmark::State& state) {
     train_step<bn_net>(state, &augment);
 }
 BENCHMARK(BM_train_step_bn_aug)->Arg(64)->UseRealTime()->Unit(benchmark::kMillisecond);
+// That pipeline alone on 64 images, one thread: in a step each thread
+// augments its half, so a step spends about half of this per thread.
+void BM_augment(benchmark::State& state) {
+    const auto batch = static_cast<std::size_t>(state.range(0));
+    const st::augment::pipeline pipeline{st::augment::random_shift{0.1}, st::augment::horizontal_flip{}};
+    const auto x = random_images(batch);
+    std::vector<float> out(x.size());
+    std::uint64_t step = 0;
+    for (auto _ : state) {
+        pipeline.apply(x.data(), out.data(), batch, {28, 28, 1}, ++step, 0);
+        benchmark::DoNotOptimize(out.data());
+    }
+    state.counters["img/s"] =
+        benchmark::Counter(static_cast<double>(state.iterations() * batch), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_augment)->Arg(64)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 void BM_infer(benchmark::State& state) {
     const auto batch = static_cast<std::size_t>(state.range(0));

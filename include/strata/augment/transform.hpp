@@ -303,6 +303,17 @@ void warp(const T* in, T* out, image_shape s, const affine& m, const sampling& h
             const double x0 = std::floor(xs), y0 = std::floor(ys);
             const double fx = xs - x0, fy = ys - y0;
             const auto xi = static_cast<std::ptrdiff_t>(x0), yi = static_cast<std::ptrdiff_t>(y0);
+            // Inside the image (the common case) all four neighbours exist: no folding.
+            if (xi >= 0 && yi >= 0 && xi + 1 < w && yi + 1 < h) {
+                const T* p00 = in + static_cast<std::size_t>(yi * w + xi) * channels;
+                const T* p10 = p00 + static_cast<std::size_t>(w) * channels;
+                const T w00 = static_cast<T>((1 - fx) * (1 - fy)), w01 = static_cast<T>(fx * (1 - fy));
+                const T w10 = static_cast<T>((1 - fx) * fy), w11 = static_cast<T>(fx * fy);
+                for (std::size_t ch = 0; ch < channels; ++ch)
+                    o[ch] =
+                        w00 * p00[ch] + w01 * p00[channels + ch] + w10 * p10[ch] + w11 * p10[channels + ch];
+                continue;
+            }
             const std::ptrdiff_t ix0 = detail::fold_index(xi, w, how.fill),
                                  iy0 = detail::fold_index(yi, h, how.fill);
             // A zero weight never reads its neighbour, so an edge pixel is not blended with the fill.

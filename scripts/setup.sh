@@ -2,7 +2,8 @@
 # Installs what strata's build, tests and examples need from Debian's packages
 # (python3-torch is the reference the conformance tests compare against, and
 # uses the OpenBLAS installed for the GEMM benchmark as its BLAS).
-# Idempotent: does nothing when everything is already installed.
+# Idempotent: does nothing when everything is already installed. Arguments
+# name extra packages to install with the same care.
 set -euo pipefail
 
 packages=(
@@ -12,6 +13,7 @@ packages=(
   dataset-fashion-mnist libstb-dev
   python3-torch python3-numpy
 )
+packages+=("$@")  # extra packages a caller needs (CI: a second compiler)
 
 missing=()
 for p in "${packages[@]}"; do

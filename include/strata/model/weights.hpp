@@ -15,16 +15,14 @@
 
 #include <unistd.h>
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
-
-#include <xtensor/xadapt.hpp>
-#include <xtensor/xarray.hpp>
-#include <xtensor/xnpy.hpp>
 
 #include "../core/error.hpp"
 #include "sequential.hpp"
@@ -131,25 +129,66 @@ void load_tensor(const std::filesystem::path& file, const std::string& tensor,
         throw data_error(where + "holds " + std::to_string(size - h.data_offset) +
                          " bytes of data, expected " + std::to_string(count * item) +
                          (size < h.data_offset + count * item ? " (truncated)" : ""));
-    auto copy_from = [&](const auto& array) { std::copy(array.begin(), array.end(), dst); };
+    // The header is checked, so the data is count little-endian values at data_offset.
+    std::ifstream in(file, std::ios::binary);
+    std::vector<char> bytes(count * item);
+    if (!in.seekg(static_cast<std::streamoff>(h.data_offset)) ||
+        !in.read(bytes.data(), static_cast<std::streamsize>(bytes.size())))
+        throw data_error(where + "cannot read the data");
+    auto convert = [&]<class Stored>(Stored) {
+        for (std::size_t i = 0; i < count; ++i) {
+            Stored v;
+            std::memcpy(&v, bytes.data() + i * sizeof(Stored), sizeof(Stored));
+            dst[i] = static_cast<T>(v);
+        }
+    };
     if (item == 4)
-        copy_from(xt::load_npy<float>(file.string()));
+        convert(float{});
     else
-        copy_from(xt::load_npy<double>(file.string()));
+        convert(double{});
 }
 
+// .npy version 1.0: magic, a header dict padded with spaces to a multiple of
+// 64 bytes, then the values, little-endian and row-major.
 template <class T>
 void save_tensor(const std::filesystem::path& file, const T* src, const std::vector<std::size_t>& shape) {
+    static_assert(std::endian::native == std::endian::little,
+                  "strata writes .npy files on little-endian hosts");
     std::size_t count = 1;
     for (auto d : shape) count *= d;
+    std::string header = std::string("{'descr': '") + (sizeof(T) == 4 ? "<f4" : "<f8") +
+                         "', 'fortran_order': False, 'shape': " + shape_text(shape) + ", }";
+    const std::size_t preamble = 10;  // magic (6), version (2), header length (2)
+    header.append((64 - (preamble + header.size() + 1) % 64) % 64, ' ');
+    header += '\n';
     const auto temporary = file.string() + ".tmp-" + std::to_string(::getpid());
-    try {
-        xt::dump_npy(temporary, xt::adapt(src, count, xt::no_ownership(), shape));
-        std::filesystem::rename(temporary, file);
-    } catch (const std::exception& e) {
-        std::error_code ignored;
-        std::filesystem::remove(temporary, ignored);
-        throw data_error("cannot write " + file.string() + ": " + e.what());
+    {
+        std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+        const char preamble_bytes[preamble] = {'\x93',
+                                               'N',
+                                               'U',
+                                               'M',
+                                               'P',
+                                               'Y',
+                                               1,
+                                               0,
+                                               static_cast<char>(header.size() & 0xff),
+                                               static_cast<char>(header.size() >> 8)};
+        out.write(preamble_bytes, preamble);
+        out.write(header.data(), static_cast<std::streamsize>(header.size()));
+        out.write(reinterpret_cast<const char*>(src), static_cast<std::streamsize>(count * sizeof(T)));
+        out.close();
+        if (!out) {
+            std::error_code ignored;
+            std::filesystem::remove(temporary, ignored);
+            throw data_error("cannot write " + file.string() + ": writing " + temporary + " failed");
+        }
+    }
+    std::error_code ec;
+    std::filesystem::rename(temporary, file, ec);
+    if (ec) {
+        std::filesystem::remove(temporary, ec);
+        throw data_error("cannot write " + file.string() + ": " + ec.message());
     }
 }
 

@@ -16,7 +16,6 @@
 #include <type_traits>
 #include <vector>
 
-#include <xtensor/xarray.hpp>
 #include <xtensor/xtensor.hpp>
 
 #include "../augment/pipeline.hpp"
@@ -193,12 +192,14 @@ xt::xtensor<T, 2> predict(const basic_sequential<T, Input, Layers...>& net, cons
     static_assert((detail::fit_option<detail::fit_config<T>, Options> && ...),
                   "predict: options are batch_size{n} and threads{n}");
     (cfg.apply(options), ...);
-    // Evaluate the expression once into contiguous row-major memory.
-    const xt::xarray<T> x = x_expr.derived_cast();
-    if (x.dimension() == 0 || x.size() % in != 0 || x.size() / x.shape()[0] != in)
+    // Evaluated once into contiguous row-major memory (an expression's
+    // iterators run row-major whatever its storage).
+    const auto& e = x_expr.derived_cast();
+    if (e.dimension() == 0 || e.size() == 0 || e.size() % in != 0 || e.size() / e.shape()[0] != in)
         throw usage_error("predict: the network takes samples of " + std::to_string(in) + " values " +
                           Net::in_shape::to_string() + "; the input's first axis must count samples");
-    const std::size_t n = x.shape()[0];
+    const std::size_t n = e.shape()[0];
+    const std::vector<T> x(e.begin(), e.end());
     xt::xtensor<T, 2> result = xt::xtensor<T, 2>::from_shape({n, out});
     executor<Net> exec(n >= 8 ? cfg.thread_count : threads{1});
     for (std::size_t first = 0; first < n; first += cfg.batch) {

@@ -52,16 +52,13 @@ public:
     double uniform(double lo, double hi) noexcept { return lo + (hi - lo) * uniform(); }
     // Uniform integer in [0, n) without modulo bias (Lemire's method).
     std::uint64_t below(std::uint64_t n) noexcept {
-        unsigned __int128 m = static_cast<unsigned __int128>(next()) * n;
-        auto low = static_cast<std::uint64_t>(m);
+        std::uint64_t high, low;
+        multiply(next(), n, high, low);
         if (low < n) {
             const std::uint64_t threshold = -n % n;
-            while (low < threshold) {
-                m = static_cast<unsigned __int128>(next()) * n;
-                low = static_cast<std::uint64_t>(m);
-            }
+            while (low < threshold) multiply(next(), n, high, low);
         }
-        return static_cast<std::uint64_t>(m >> 64);
+        return high;
     }
     // Standard normal by Box-Muller (one value per call; simple beats fast here).
     double normal() noexcept {
@@ -72,6 +69,15 @@ public:
     }
 
 private:
+    // The 128-bit product a * b as (high, low) words, in ISO C++ (no __int128).
+    static void multiply(std::uint64_t a, std::uint64_t b, std::uint64_t& high, std::uint64_t& low) noexcept {
+        const std::uint64_t a_lo = a & 0xffffffffu, a_hi = a >> 32, b_lo = b & 0xffffffffu, b_hi = b >> 32;
+        const std::uint64_t lo_lo = a_lo * b_lo, hi_lo = a_hi * b_lo, lo_hi = a_lo * b_hi;
+        const std::uint64_t cross = (lo_lo >> 32) + (hi_lo & 0xffffffffu) + lo_hi;
+        high = a_hi * b_hi + (hi_lo >> 32) + (cross >> 32);
+        low = (cross << 32) | (lo_lo & 0xffffffffu);
+    }
+
     static constexpr std::uint64_t rotl(std::uint64_t x, int k) noexcept {
         return (x << k) | (x >> (64 - k));
     }

@@ -100,6 +100,9 @@ template <class Config, class Option>
 concept fit_option = requires(Config& c, const Option& o) {
     c.apply(o);
 };
+// evaluate and predict take only these; a schedule or a pipeline there would be ignored.
+template <class Option>
+concept inference_option = std::is_same_v<Option, batch_size> || std::is_same_v<Option, threads>;
 
 template <class Net, class T>
 void check_data_fits(const data::dataset<T>& d, std::size_t target_width, const char* what) {
@@ -169,7 +172,7 @@ evaluation evaluate(const basic_sequential<T, Input, Layers...>& net, const data
     static_assert(detail::check_loss<Loss, T>());
     detail::fit_config<T> cfg;
     cfg.batch = 256;
-    static_assert((detail::fit_option<detail::fit_config<T>, Options> && ...),
+    static_assert((detail::inference_option<Options> && ...),
                   "evaluate: options are batch_size{n} and threads{n}");
     (cfg.apply(options), ...);
     const std::size_t tw = loss.target_width(Net::out_shape::size);
@@ -177,7 +180,7 @@ evaluation evaluate(const basic_sequential<T, Input, Layers...>& net, const data
     loss.check_targets(d.y.data(), d.size(), Net::out_shape::size);
     executor<Net> exec(cfg.thread_count);
     evaluation e = evaluate_with(exec, net, d, loss, cfg.batch);
-    e.loss += detail::apply_weight_penalties(net, std::span<T>(), cfg.global_penalty);
+    e.loss += detail::apply_weight_penalties(net, std::span<T>(), {});  // the layers' own penalties
     return e;
 }
 
@@ -189,7 +192,7 @@ xt::xtensor<T, 2> predict(const basic_sequential<T, Input, Layers...>& net, cons
     constexpr std::size_t in = Net::in_shape::size, out = Net::out_shape::size;
     detail::fit_config<T> cfg;
     cfg.batch = 256;
-    static_assert((detail::fit_option<detail::fit_config<T>, Options> && ...),
+    static_assert((detail::inference_option<Options> && ...),
                   "predict: options are batch_size{n} and threads{n}");
     (cfg.apply(options), ...);
     // Evaluated once into contiguous row-major memory (an expression's

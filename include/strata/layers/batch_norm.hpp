@@ -52,6 +52,13 @@ inline void over_channels(Body&& body) {
     for (std::size_t c = 0; c < vectors_end; c += w) body(c, simd::batch<T>{});
     for (std::size_t c = vectors_end; c < Channels; ++c) body(c, T{});
 }
+// Calls body(row * Channels + c, c, V{}) for rows [first, end): every value
+// of those rows, a vector of channels at a time.
+template <class T, std::size_t Channels, class Body>
+inline void over_rows(std::size_t first, std::size_t end, Body&& body) {
+    for (std::size_t r = first; r < end; ++r)
+        over_channels<T, Channels>([&](std::size_t c, auto v) { body(r * Channels + c, c, v); });
+}
 }  // namespace detail
 
 template <class T, class In>
@@ -117,9 +124,9 @@ struct batch_norm_layer {
             alignas(64) std::array<T, channels> shift;
             std::copy_n(state_, channels, shift.data());
             std::array<double, 2 * channels + 1> sums{};
-            sum_rows(rows, sums.data(), [&](std::size_t r, std::size_t c, auto v) {
+            sum_rows(rows, sums.data(), [&](std::size_t at, std::size_t c, auto v) {
                 using V = decltype(v);
-                const V d = detail::load_as<V>(in + r * channels + c) - detail::load_as<V>(shift.data() + c);
+                const V d = detail::load_as<V>(in + at) - detail::load_as<V>(shift.data() + c);
                 return std::array<V, 2>{d, d * d};
             });
             sums[2 * channels] = static_cast<double>(rows);
@@ -150,14 +157,11 @@ struct batch_norm_layer {
             scale[c] = gamma()[c] * inv_std[c];
             shift[c] = beta()[c] - mean[c] * scale[c];
         }
-        for (std::size_t r = 0; r < rows; ++r)
-            detail::over_channels<T, channels>([&](std::size_t c, auto v) {
-                using V = decltype(v);
-                const std::size_t at = r * channels + c;
-                detail::store_as(out + at,
-                                 detail::load_as<V>(in + at) * detail::load_as<V>(scale.data() + c) +
-                                     detail::load_as<V>(shift.data() + c));
-            });
+        detail::over_rows<T, channels>(0, rows, [&](std::size_t at, std::size_t c, auto v) {
+            using V = decltype(v);
+            detail::store_as(out + at, detail::load_as<V>(in + at) * detail::load_as<V>(scale.data() + c) +
+                                           detail::load_as<V>(shift.data() + c));
+        });
     }
 
     void backward(const T* in, const T*, T* dout, T* din, T* dparams, std::size_t n,
@@ -167,9 +171,8 @@ struct batch_norm_layer {
         const T* inv_std = ctx.workspace + channels;
         // Per channel: sum of dy and of dy * xhat, with xhat = (x - mean) inv_std.
         std::array<double, 2 * channels + 1> sums{};
-        sum_rows(rows, sums.data(), [&](std::size_t r, std::size_t c, auto v) {
+        sum_rows(rows, sums.data(), [&](std::size_t at, std::size_t c, auto v) {
             using V = decltype(v);
-            const std::size_t at = r * channels + c;
             const V dy = detail::load_as<V>(dout + at);
             const V xhat = (detail::load_as<V>(in + at) - detail::load_as<V>(mean + c)) *
                            detail::load_as<V>(inv_std + c);
@@ -201,19 +204,16 @@ struct batch_norm_layer {
                 b[c] = d[c] = T(0);
             }
         }
-        for (std::size_t r = 0; r < rows; ++r)
-            detail::over_channels<T, channels>([&](std::size_t c, auto v) {
-                using V = decltype(v);
-                const std::size_t at = r * channels + c;
-                detail::store_as(din + at,
-                                 detail::load_as<V>(dout + at) * detail::load_as<V>(a.data() + c) +
-                                     detail::load_as<V>(in + at) * detail::load_as<V>(b.data() + c) +
-                                     detail::load_as<V>(d.data() + c));
-            });
+        detail::over_rows<T, channels>(0, rows, [&](std::size_t at, std::size_t c, auto v) {
+            using V = decltype(v);
+            detail::store_as(din + at, detail::load_as<V>(dout + at) * detail::load_as<V>(a.data() + c) +
+                                           detail::load_as<V>(in + at) * detail::load_as<V>(b.data() + c) +
+                                           detail::load_as<V>(d.data() + c));
+        });
     }
 
 private:
-    // For the K terms term(r, c, V{}) returns as std::array<V, K>:
+    // For the K terms term(row * channels + c, c, V{}) returns as std::array<V, K>:
     // sums[k * channels + c] += their sum over rows. Terms are added in T
     // within blocks of rows and in double across blocks, which keeps float
     // sums over ~10^5 rows accurate.
@@ -225,15 +225,14 @@ private:
         for (std::size_t r0 = 0; r0 < rows; r0 += block_rows) {
             block.fill(T(0));
             const std::size_t r1 = std::min(rows, r0 + block_rows);
-            for (std::size_t r = r0; r < r1; ++r)
-                detail::over_channels<T, channels>([&](std::size_t c, auto v) {
-                    using V = decltype(v);
-                    const auto values = term(r, c, v);
-                    for (std::size_t k = 0; k < terms; ++k) {
-                        T* acc = block.data() + k * channels + c;
-                        detail::store_as(acc, detail::load_as<V>(acc) + values[k]);
-                    }
-                });
+            detail::over_rows<T, channels>(r0, r1, [&](std::size_t at, std::size_t c, auto v) {
+                using V = decltype(v);
+                const auto values = term(at, c, v);
+                for (std::size_t k = 0; k < terms; ++k) {
+                    T* acc = block.data() + k * channels + c;
+                    detail::store_as(acc, detail::load_as<V>(acc) + values[k]);
+                }
+            });
             for (std::size_t i = 0; i < terms * channels; ++i) sums[i] += block[i];
         }
     }

@@ -22,8 +22,6 @@ public:
     void reserve(std::size_t participants, std::size_t width) {
         stride_ = round_up_to_line<double>(width);
         if (slots_.size() < participants * stride_) slots_.resize(participants * stride_);
-        capacity_ = participants;
-        width_ = width;
     }
     void begin_batch(std::size_t participants) noexcept {
         participants_ = participants;
@@ -37,7 +35,6 @@ public:
         generation_.fetch_add(1, std::memory_order_release);
         generation_.notify_all();
     }
-    std::size_t participants() const noexcept { return participants_; }
 
     // values: this participant's partial sums on entry, the batch's totals on
     // return. Totals are summed in participant order, so every thread gets
@@ -55,9 +52,6 @@ public:
         // Nobody may overwrite a slot before everyone has read it.
         arrive_and_wait();
     }
-
-    std::size_t width() const noexcept { return width_; }
-    std::size_t capacity() const noexcept { return capacity_; }
 
 private:
     // The wait is short (the slices are equal), so spin briefly, then sleep
@@ -82,7 +76,7 @@ private:
     }
 
     aligned_buffer<double> slots_;
-    std::size_t stride_ = 0, width_ = 0, capacity_ = 0, participants_ = 1;
+    std::size_t stride_ = 0, participants_ = 1;
     alignas(64) std::atomic<std::size_t> arrived_{0};
     alignas(64) std::atomic<std::uint32_t> generation_{0};
     std::atomic<bool> aborted_{false};

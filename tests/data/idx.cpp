@@ -102,18 +102,24 @@ TEST_CASE("read_idx: missing file, directory, empty and short files") {
         CHECK_HAS(msg, "expected a regular file");
     }
     SUBCASE("empty file, raw and gzipped") {
-        for (const auto& [p, msg] : errors_raw_and_gz(dir, "empty", {})) {
+        for (const auto& failure : errors_raw_and_gz(dir, "empty", {})) {
+            const fs::path& p = failure.first;
+            const std::string& msg = failure.second;
             CHECK_HAS(msg, p.string());
             CHECK_HAS(msg, "header");
             CHECK_HAS(msg, "expected 4 bytes of magic number, found 0");
         }
     }
     SUBCASE("header cut inside the magic number and inside the dimensions") {
-        for (const auto& [p, msg] : errors_raw_and_gz(dir, "short", {0, 0, 8})) {
+        for (const auto& failure : errors_raw_and_gz(dir, "short", {0, 0, 8})) {
+            const fs::path& p = failure.first;
+            const std::string& msg = failure.second;
             CHECK_HAS(msg, p.string());
             CHECK_HAS(msg, "expected 4 bytes of magic number, found 3");
         }
-        for (const auto& [p, msg] : errors_raw_and_gz(dir, "short_dims", {0, 0, 8, 3, 0, 0, 0, 2, 0, 0})) {
+        for (const auto& failure : errors_raw_and_gz(dir, "short_dims", {0, 0, 8, 3, 0, 0, 0, 2, 0, 0})) {
+            const fs::path& p = failure.first;
+            const std::string& msg = failure.second;
             CHECK_HAS(msg, p.string());
             CHECK_HAS(msg, "expected 12 bytes of dimension sizes for rank 3, found 6");
         }
@@ -124,7 +130,9 @@ TEST_CASE("read_idx: wrong magic number") {
     temp_dir dir;
     SUBCASE("zip file signature") {
         bytes b{'P', 'K', 3, 4, 0, 0, 0, 1, 42};
-        for (const auto& [p, msg] : errors_raw_and_gz(dir, "zip", b)) {
+        for (const auto& failure : errors_raw_and_gz(dir, "zip", b)) {
+            const fs::path& p = failure.first;
+            const std::string& msg = failure.second;
             CHECK_HAS(msg, p.string());
             CHECK_HAS(msg, "magic number");
             CHECK_HAS(msg, "expected 0x0000xxxx");
@@ -132,7 +140,9 @@ TEST_CASE("read_idx: wrong magic number") {
         }
     }
     SUBCASE("only the second byte non-zero") {
-        for (const auto& [p, msg] : errors_raw_and_gz(dir, "second", {0, 1, 8, 1, 0, 0, 0, 1, 5})) {
+        for (const auto& failure : errors_raw_and_gz(dir, "second", {0, 1, 8, 1, 0, 0, 0, 1, 5})) {
+            const fs::path& p = failure.first;
+            const std::string& msg = failure.second;
             CHECK_HAS(msg, p.string());
             CHECK_HAS(msg, "found 0x00010801");
         }
@@ -143,7 +153,9 @@ TEST_CASE("read_idx: unsupported data type") {
     temp_dir dir;
     SUBCASE("known IDX type, float") {
         const bytes b = idx_bytes(0x0D, {1}, {0, 0, 0, 0});
-        for (const auto& [p, msg] : errors_raw_and_gz(dir, "float", b)) {
+        for (const auto& failure : errors_raw_and_gz(dir, "float", b)) {
+            const fs::path& p = failure.first;
+            const std::string& msg = failure.second;
             CHECK_HAS(msg, p.string());
             CHECK_HAS(msg, "data type");
             CHECK_HAS(msg, "expected 0x08 (unsigned byte), found 0x0D");
@@ -152,7 +164,9 @@ TEST_CASE("read_idx: unsupported data type") {
     }
     SUBCASE("not an IDX type") {
         const bytes b = idx_bytes(0x42, {1}, {0});
-        for (const auto& [p, msg] : errors_raw_and_gz(dir, "weird", b)) {
+        for (const auto& failure : errors_raw_and_gz(dir, "weird", b)) {
+            const fs::path& p = failure.first;
+            const std::string& msg = failure.second;
             CHECK_HAS(msg, p.string());
             CHECK_HAS(msg, "found 0x42 (not an IDX type)");
         }
@@ -162,21 +176,27 @@ TEST_CASE("read_idx: unsupported data type") {
 TEST_CASE("read_idx: rank out of range and zero dimensions") {
     temp_dir dir;
     SUBCASE("rank 0") {
-        for (const auto& [p, msg] : errors_raw_and_gz(dir, "rank0", {0, 0, 8, 0, 1, 2, 3})) {
+        for (const auto& failure : errors_raw_and_gz(dir, "rank0", {0, 0, 8, 0, 1, 2, 3})) {
+            const fs::path& p = failure.first;
+            const std::string& msg = failure.second;
             CHECK_HAS(msg, p.string());
             CHECK_HAS(msg, "rank: expected 1 to 4 dimensions, found 0");
         }
     }
     SUBCASE("rank 5") {
         const bytes b = idx_bytes(0x08, {1, 1, 1, 1, 1}, {7});
-        for (const auto& [p, msg] : errors_raw_and_gz(dir, "rank5", b)) {
+        for (const auto& failure : errors_raw_and_gz(dir, "rank5", b)) {
+            const fs::path& p = failure.first;
+            const std::string& msg = failure.second;
             CHECK_HAS(msg, p.string());
             CHECK_HAS(msg, "rank: expected 1 to 4 dimensions, found 5");
         }
     }
     SUBCASE("a dimension of 0") {
         const bytes b = idx_bytes(0x08, {3, 0, 4}, {});
-        for (const auto& [p, msg] : errors_raw_and_gz(dir, "dim0", b)) {
+        for (const auto& failure : errors_raw_and_gz(dir, "dim0", b)) {
+            const fs::path& p = failure.first;
+            const std::string& msg = failure.second;
             CHECK_HAS(msg, p.string());
             CHECK_HAS(msg, "dimension 1: expected at least 1, found 0");
         }
@@ -187,7 +207,9 @@ TEST_CASE("read_idx: absurd declared sizes fail without allocating them") {
     temp_dir dir;
     SUBCASE("product overflows 64 bits") {
         const bytes b = idx_bytes(0x08, {0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF}, {1, 2, 3});
-        for (const auto& [p, msg] : errors_raw_and_gz(dir, "overflow", b)) {
+        for (const auto& failure : errors_raw_and_gz(dir, "overflow", b)) {
+            const fs::path& p = failure.first;
+            const std::string& msg = failure.second;
             CHECK_HAS(msg, p.string());
             CHECK_HAS(msg, "size: declared shape 4294967295 x 4294967295 x 4294967295 x 4294967295");
             CHECK_HAS(msg, "limit of 2147483648 bytes");
@@ -195,14 +217,18 @@ TEST_CASE("read_idx: absurd declared sizes fail without allocating them") {
     }
     SUBCASE("4 GiB declared, just above the cap") {
         const bytes b = idx_bytes(0x08, {65536, 65536}, {1, 2, 3});
-        for (const auto& [p, msg] : errors_raw_and_gz(dir, "big", b)) {
+        for (const auto& failure : errors_raw_and_gz(dir, "big", b)) {
+            const fs::path& p = failure.first;
+            const std::string& msg = failure.second;
             CHECK_HAS(msg, p.string());
             CHECK_HAS(msg, "declared shape 65536 x 65536");
         }
     }
     SUBCASE("1 GiB declared under the cap but only 10 bytes present") {
         const bytes b = idx_bytes(0x08, {1u << 30}, pseudo_random(10));
-        for (const auto& [p, msg] : errors_raw_and_gz(dir, "liar", b)) {
+        for (const auto& failure : errors_raw_and_gz(dir, "liar", b)) {
+            const fs::path& p = failure.first;
+            const std::string& msg = failure.second;
             CHECK_HAS(msg, p.string());
             CHECK_HAS(msg, "expected 1073741824 bytes of data, found 10");
         }
@@ -215,7 +241,9 @@ TEST_CASE("read_idx: truncated data") {
 
     SUBCASE("raw file cut, and a complete gzip stream of the cut file") {
         const bytes cut(full.begin(), full.begin() + 16 + 4321);
-        for (const auto& [p, msg] : errors_raw_and_gz(dir, "cut", cut)) {
+        for (const auto& failure : errors_raw_and_gz(dir, "cut", cut)) {
+            const fs::path& p = failure.first;
+            const std::string& msg = failure.second;
             CHECK_HAS(msg, p.string());
             CHECK_HAS(msg, "data: expected 10000 bytes of data, found 4321");
             CHECK_HAS(msg, "truncated");
@@ -259,7 +287,9 @@ TEST_CASE("read_idx: trailing bytes after the declared data are rejected") {
     temp_dir dir;
     bytes b = idx_bytes(0x08, {2, 3}, pseudo_random(6));
     b.push_back(0);
-    for (const auto& [p, msg] : errors_raw_and_gz(dir, "trailing", b)) {
+    for (const auto& failure : errors_raw_and_gz(dir, "trailing", b)) {
+        const fs::path& p = failure.first;
+        const std::string& msg = failure.second;
         CHECK_HAS(msg, p.string());
         CHECK_HAS(msg, "expected exactly 6 bytes of data after the header, found trailing bytes");
     }

@@ -13,7 +13,7 @@ namespace init = strata::init;
 static_assert(st::initializer<init::glorot_uniform> && st::initializer<init::glorot_normal>);
 static_assert(st::initializer<init::he_uniform> && st::initializer<init::he_normal>);
 static_assert(st::initializer<init::lecun_uniform> && st::initializer<init::lecun_normal, double>);
-static_assert(st::initializer<init::zeros> && st::initializer<init::constant<-3, 2>>);
+static_assert(st::initializer<init::zeros> && st::initializer<init::constant<-1.5>>);
 static_assert(st::detail::check_initializer<init::constant<1>, double>());
 static_assert(!st::initializer<int> && !st::initializer<st::use_bias>);
 
@@ -100,13 +100,13 @@ TEST_CASE_TEMPLATE("random initializers match their mean and variance", T, float
 TEST_CASE("constant and zeros fill every weight with their value") {
     std::vector<float> w(37, -1.0f);
     st::rng r(1);
-    init::constant<1, 4>::fill(w.data(), w.size(), 3, 5, r);
+    init::constant<0.25>::fill(w.data(), w.size(), 3, 5, r);
     for (float x : w) CHECK(x == 0.25f);
     init::constant<-3>::fill(w.data(), w.size(), 3, 5, r);
     for (float x : w) CHECK(x == -3.0f);
     init::zeros::fill(w.data(), w.size(), 3, 5, r);
     for (float x : w) CHECK(x == 0.0f);
-    CHECK(init::constant<1, 4>::value == 0.25);
+    CHECK(init::constant<0.25>::value == 0.25);
 }
 
 TEST_CASE("a user-defined initializer fills a dense layer's weights") {
@@ -118,6 +118,6 @@ TEST_CASE("a user-defined initializer fills a dense layer's weights") {
 }
 
 TEST_CASE("a constant initializer as a layer option") {
-    st::sequential<st::input<3>, st::dense<2, st::identity, init::constant<1, 2>, st::no_bias>> net;
+    st::sequential<st::input<3>, st::dense<2, st::identity, init::constant<0.5>, st::no_bias>> net;
     for (float x : net.layer_parameters<0>()) CHECK(x == 0.5f);
 }

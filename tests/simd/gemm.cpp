@@ -12,8 +12,9 @@ TEST_CASE_TEMPLATE("gemm agrees with the reference loop in every transpose mode 
     // Sizes straddle the register tile (MR, NR) and cache blocks (KC = 256).
     const std::size_t sizes[][3] = {{1, 1, 1},     {7, 5, 3},      {15, 33, 17}, {29, 65, 257},
                                     {1, 10, 1600}, {130, 64, 288}, {300, 9, 31}};
-    for (const auto& [m, n, k] : sizes)
+    for (const auto& size : sizes)
         for (int mode = 0; mode < 8; ++mode) {
+            const std::size_t m = size[0], n = size[1], k = size[2];  // INFO captures them
             const bool ta = mode & 1, tb = mode & 2, accumulate = mode & 4;
             std::vector<T> a(m * k), b(k * n), c(m * n), expected;
             for (auto& v : a) v = T(r.uniform(-1, 1));

@@ -1,6 +1,7 @@
-// The one place strata names xsimd directly. It bridges xsimd 8.1 (Debian
-// bookworm) and xsimd 9+ (ConanCenter), which renamed hadd to reduce_add, and
-// gives scalar overloads so element-wise code is written once for T and batch.
+// The one place strata names xsimd's functions. It bridges xsimd 8.1 (Debian
+// bookworm) and 9 to 13 (ConanCenter pairs xtensor 0.24.7 with xsimd 13):
+// 9 renamed hadd to reduce_add. Scalar overloads let element-wise code be
+// written once for T and batch.
 #pragma once
 
 #include <cmath>
@@ -70,6 +71,41 @@ inline T tanh(T a) noexcept {
 template <class T>
 inline batch<T> tanh(const batch<T>& a) noexcept {
     return xsimd::tanh(a);
+}
+
+template <class T>
+inline batch<T> min(const batch<T>& a, const batch<T>& b) noexcept {
+    return xsimd::min(a, b);
+}
+
+// a * b + c, one rounding where the target has FMA.
+template <class T>
+inline batch<T> fma(const batch<T>& a, const batch<T>& b, const batch<T>& c) noexcept {
+    return xsimd::fma(a, b, c);
+}
+
+template <class T, std::enable_if_t<std::is_floating_point_v<T>, int> = 0>
+inline T sqrt(T a) noexcept {
+    return std::sqrt(a);
+}
+template <class T>
+inline batch<T> sqrt(const batch<T>& a) noexcept {
+    return xsimd::sqrt(a);
+}
+
+template <class T, std::enable_if_t<std::is_floating_point_v<T>, int> = 0>
+inline T abs(T a) noexcept {
+    return std::abs(a);
+}
+template <class T>
+inline batch<T> abs(const batch<T>& a) noexcept {
+    return xsimd::abs(a);
+}
+
+// Lanes of if_true where mask is set, else of otherwise.
+template <class T, class Mask>
+inline batch<T> select(const Mask& mask, const batch<T>& if_true, const batch<T>& otherwise) noexcept {
+    return xsimd::select(mask, if_true, otherwise);
 }
 
 template <class T, std::enable_if_t<std::is_floating_point_v<T>, int> = 0>

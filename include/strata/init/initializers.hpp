@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "../core/random.hpp"
+#include "../core/real.hpp"
 #include "../layers/layer.hpp"
 
 namespace strata {
@@ -118,14 +119,12 @@ struct lecun_normal : detail::variance_scaling<1, detail::fan::in, detail::distr
     static constexpr const char* name = "lecun_normal";
 };
 
-// Every weight Num / Den. A ratio of integers because clang 14 rejects
-// floating-point template arguments.
-template <long long Num, long long Den = 1>
+// Every weight the same value: init::constant<0.1>.
+template <real Value>
 struct constant {
-    static_assert(Den != 0, "init::constant<Num, Den> needs Den != 0");
     using option_kind = initializer_option_kind;
     static constexpr const char* name = "constant";
-    static constexpr double value = static_cast<double>(Num) / static_cast<double>(Den);
+    static constexpr double value = Value.value();
     template <class T>
     static void fill(T* w, std::size_t count, std::size_t, std::size_t, rng&) {
         for (std::size_t i = 0; i < count; ++i) w[i] = static_cast<T>(value);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "../core/real.hpp"
 #include "../core/simd.hpp"
 #include "layer.hpp"
 
@@ -66,38 +67,39 @@ struct relu : elementwise_activation<relu> {
 
 // The slope is a template argument so it is a constant in the kernel; the
 // default 0.01 is PyTorch's (Keras' LeakyReLU uses 0.3: basic_leaky_relu<0.3>).
-template <double Alpha>
+template <real Alpha>
 struct basic_leaky_relu : elementwise_activation<basic_leaky_relu<Alpha>> {
-    static_assert(Alpha > 0,
+    static_assert(Alpha.value() > 0,
                   "leaky_relu needs a positive slope so its derivative can be read off the output");
     static constexpr std::string_view name = "leaky_relu";
-    static constexpr double alpha = Alpha;
+    static constexpr double alpha = Alpha.value();
     template <class V>
     static V value(V x) noexcept {
-        return simd::positive_select(x, x, x * V(Alpha));
+        return simd::positive_select(x, x, x * V(alpha));
     }
     template <class V>
     static V derivative_from_output(V y) noexcept {
-        return simd::positive_select(y, V(1), V(Alpha));
+        return simd::positive_select(y, V(1), V(alpha));
     }
 };
 using leaky_relu = basic_leaky_relu<0.01>;
 
-template <double Alpha>
+template <real Alpha>
 struct basic_elu : elementwise_activation<basic_elu<Alpha>> {
-    static_assert(Alpha > 0, "elu needs a positive alpha so its derivative can be read off the output");
+    static_assert(Alpha.value() > 0,
+                  "elu needs a positive alpha so its derivative can be read off the output");
     static constexpr std::string_view name = "elu";
-    static constexpr double alpha = Alpha;
+    static constexpr double alpha = Alpha.value();
     template <class V>
     static V value(V x) noexcept {
         // min(x, 0) keeps exp from overflowing on the branch that is discarded.
-        const V negative_part = V(Alpha) * (simd::exp(x - simd::max(x, V(0))) - V(1));
+        const V negative_part = V(alpha) * (simd::exp(x - simd::max(x, V(0))) - V(1));
         return simd::positive_select(x, x, negative_part);
     }
     // For x <= 0, d/dx alpha (e^x - 1) = alpha e^x = y + alpha.
     template <class V>
     static V derivative_from_output(V y) noexcept {
-        return simd::positive_select(y, V(1), y + V(Alpha));
+        return simd::positive_select(y, V(1), y + V(alpha));
     }
 };
 using elu = basic_elu<1.0>;

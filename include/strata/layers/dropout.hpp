@@ -11,11 +11,12 @@
 #include <string_view>
 
 #include "../core/random.hpp"
+#include "../core/real.hpp"
 #include "layer.hpp"
 
 namespace strata {
 
-template <class T, class In, double Rate>
+template <class T, class In, real Rate>
 struct dropout_layer : parameter_free_layer {
     using in_shape = In;
     using out_shape = In;
@@ -58,12 +59,12 @@ struct dropout_layer : parameter_free_layer {
     }
 
 private:
-    double rate_ = Rate;
+    double rate_ = Rate.value();
 };
 
-template <double Rate>
+template <real Rate>
 struct dropout {
-    static_assert(Rate >= 0.0 && Rate < 1.0, "dropout rate must be in [0, 1)");
+    static_assert(Rate.value() >= 0.0 && Rate.value() < 1.0, "dropout rate must be in [0, 1)");
     template <class T, class In>
     using bind = dropout_layer<T, In, Rate>;
 };

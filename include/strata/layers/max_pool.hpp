@@ -76,7 +76,7 @@ struct max_pool_layer : parameter_free_layer {
                         for (std::size_t kx = 0; kx < Pool; ++kx) {
                             const std::size_t at = geometry::in_offset(oy, ox, ky, kx) + c;
                             const auto hit = (simd::load(image + at) == top) && unclaimed;
-                            const V routed = xsimd::select(hit, g, zero);
+                            const V routed = simd::select(hit, g, zero);
                             simd::store(dimage + at, disjoint ? routed : simd::load(dimage + at) + routed);
                             unclaimed = unclaimed && !hit;
                         }

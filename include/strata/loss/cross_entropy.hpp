@@ -61,6 +61,7 @@ struct sparse_categorical_crossentropy {
     bool from_logits = false;
     static constexpr std::string_view name = "sparse_categorical_crossentropy";
     static constexpr bool has_accuracy = true;
+    static constexpr std::size_t min_outputs = 2;  // a softmax over one class is always 1
 
     std::size_t target_width(std::size_t) const { return 1; }
 
@@ -102,6 +103,7 @@ struct categorical_crossentropy {
     bool from_logits = false;
     static constexpr std::string_view name = "categorical_crossentropy";
     static constexpr bool has_accuracy = true;
+    static constexpr std::size_t min_outputs = 2;  // a softmax over one class is always 1
 
     std::size_t target_width(std::size_t outputs) const { return outputs; }
 

@@ -10,6 +10,8 @@
 //     writes grad_scale * d(per-sample loss)/d(pred) into it;
 //   double accuracy_sum(const T* pred, const T* y, std::size_t n, std::size_t outputs) const;
 //     returns the sum of per-sample accuracies (1/0 for classification).
+// Optionally, `static constexpr std::size_t min_outputs`: fit and evaluate
+// refuse at compile time a network with fewer outputs.
 #pragma once
 
 #include <cmath>
@@ -75,6 +77,21 @@ constexpr bool check_loss() {
         static_assert(loss_function<L, T>,
                       "strata::loss_function: the type has no `double accuracy_sum(const T* "
                       "pred, const T* y, std::size_t n, std::size_t outputs) const`");
+    return true;
+}
+
+// A class-scoring loss on a one-output network trains nothing: say so.
+template <class L, std::size_t Outputs>
+constexpr bool loss_fits_outputs() {
+    if constexpr (requires { L::min_outputs; }) return Outputs >= L::min_outputs;
+    return true;
+}
+template <class L, std::size_t Outputs>
+constexpr bool check_loss_outputs() {
+    static_assert(loss_fits_outputs<L, Outputs>(),
+                  "the loss scores classes and needs one output per class (at least 2), but the "
+                  "network ends in a single output: end with dense<classes>, or use "
+                  "loss::binary_crossentropy for a yes/no output");
     return true;
 }
 

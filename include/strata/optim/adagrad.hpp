@@ -52,9 +52,9 @@ struct adagrad {
         std::size_t i = 0;
         for (; i + w <= n; i += w) {
             const V gi = simd::load(g + i);
-            const V si = xsimd::fma(gi, gi, simd::load(sum + i));
+            const V si = simd::fma(gi, gi, simd::load(sum + i));
             simd::store(sum + i, si);
-            simd::store(p + i, simd::load(p + i) - V(rate) * gi / (xsimd::sqrt(si) + V(eps)));
+            simd::store(p + i, simd::load(p + i) - V(rate) * gi / (simd::sqrt(si) + V(eps)));
         }
         for (; i < n; ++i) {
             sum[i] += g[i] * g[i];

@@ -68,11 +68,11 @@ void adam_update(std::span<T> params, std::span<const T> grads, adam_moments<T>&
     std::size_t i = 0;
     for (; i + w <= n; i += w) {
         const V gi = simd::load(g + i);
-        const V mi = xsimd::fma(V(b1), simd::load(m + i), V(c1) * gi);
-        const V vi = xsimd::fma(V(b2), simd::load(v + i), V(c2) * gi * gi);
+        const V mi = simd::fma(V(b1), simd::load(m + i), V(c1) * gi);
+        const V vi = simd::fma(V(b2), simd::load(v + i), V(c2) * gi * gi);
         simd::store(m + i, mi);
         simd::store(v + i, vi);
-        const V denom = xsimd::sqrt(vi) * V(inv_sqrt_correction) + V(eps);
+        const V denom = simd::sqrt(vi) * V(inv_sqrt_correction) + V(eps);
         simd::store(p + i, V(keep) * simd::load(p + i) - V(step_size) * mi / denom);
     }
     for (; i < n; ++i) {

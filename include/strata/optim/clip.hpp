@@ -40,7 +40,7 @@ double squared_norm(const T* g, std::size_t n) noexcept {
     std::size_t i = 0;
     for (; i + w <= n; i += w) {
         const D x = D::load_unaligned(g + i);  // converts float lanes to double
-        acc = xsimd::fma(x, x, acc);
+        acc = simd::fma(x, x, acc);
     }
     double sum = simd::reduce_add(acc);
     for (; i < n; ++i) sum += static_cast<double>(g[i]) * static_cast<double>(g[i]);
@@ -62,8 +62,7 @@ void clip_gradients(const gradient_clip& c, std::span<T> grads) {
         constexpr std::size_t w = simd::width<T>;
         const T hi = static_cast<T>(c.value), lo = -hi;
         std::size_t i = 0;
-        for (; i + w <= n; i += w)
-            simd::store(g + i, xsimd::min(xsimd::max(simd::load(g + i), V(lo)), V(hi)));
+        for (; i + w <= n; i += w) simd::store(g + i, simd::min(simd::max(simd::load(g + i), V(lo)), V(hi)));
         for (; i < n; ++i) g[i] = std::clamp(g[i], lo, hi);
     }
     if (c.global_norm > 0) {

@@ -66,9 +66,7 @@ private:
             // v >= a^2 in exact arithmetic; rounding must not make sqrt NaN.
             var = simd::max(v - a * a, U(T(0)));
         }
-        using std::sqrt;
-        using xsimd::sqrt;
-        const U d = g / (sqrt(var) + eps);
+        const U d = g / (simd::sqrt(var) + eps);
         if constexpr (Momentum) {
             b = mu * b + d;
             return b;

@@ -58,10 +58,10 @@ struct sgd {
         std::size_t i = 0;
         for (; i + w <= n; i += w) {
             const V pi = simd::load(p + i);
-            const V gi = xsimd::fma(V(wd), pi, simd::load(g + i));
-            const V vi = xsimd::fma(V(mu), simd::load(v + i), gi);
+            const V gi = simd::fma(V(wd), pi, simd::load(g + i));
+            const V vi = simd::fma(V(mu), simd::load(v + i), gi);
             simd::store(v + i, vi);
-            const V direction = nesterov ? xsimd::fma(V(mu), vi, gi) : vi;
+            const V direction = nesterov ? simd::fma(V(mu), vi, gi) : vi;
             simd::store(p + i, pi - V(rate) * direction);
         }
         for (; i < n; ++i) {

@@ -88,7 +88,7 @@ struct l1 {
     void check() const { detail::require_non_negative(l1, "regularize::l1", "l1"); }
     template <class T>
     double penalty(std::span<const T> w) const {
-        return l1 * detail::sum_of(w, [](auto x) { return xsimd::abs(x); });
+        return l1 * detail::sum_of(w, [](auto x) { return simd::abs(x); });
     }
     template <class T>
     void add_gradient(std::span<const T> w, std::span<T> g) const {

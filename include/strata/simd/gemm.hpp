@@ -135,7 +135,7 @@ inline void micro_kernel(std::size_t kc, const T* __restrict a, std::size_t a_st
         for (std::size_t r = 0; r < mr; ++r) {
             const batch<T> av(a[p * a_step + r]);
 #pragma GCC unroll 4
-            for (std::size_t v = 0; v < nv; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
+            for (std::size_t v = 0; v < nv; ++v) acc[r][v] = simd::fma(av, bv[v], acc[r][v]);
         }
     }
 

@@ -170,6 +170,7 @@ evaluation evaluate(const basic_sequential<T, Input, Layers...>& net, const data
                     const Loss& loss, const Options&... options) {
     using Net = basic_sequential<T, Input, Layers...>;
     static_assert(detail::check_loss<Loss, T>());
+    static_assert(detail::check_loss_outputs<Loss, Net::out_shape::size>());
     detail::fit_config<T> cfg;
     cfg.batch = 256;
     static_assert((detail::inference_option<Options> && ...),
@@ -234,12 +235,14 @@ history fit(basic_sequential<T, Input, Layers...>& net, const data::dataset<T>& 
     // Each check names what is missing; the training loop is only compiled
     // when they pass, so a bad policy gives one message, not pages.
     static_assert(detail::check_loss<Loss, T>());
+    static_assert(detail::check_loss_outputs<Loss, basic_sequential<T, Input, Layers...>::out_shape::size>());
     static_assert(detail::check_optimizer<Optimizer, T>());
     static_assert((detail::fit_option<detail::fit_config<T>, Options> && ...),
                   "fit: options are epochs{n}, batch_size{n}, seed{s}, threads{n}, validation{data}, "
                   "progress{stream}, on_epoch_end{callback}, weight_penalty{regularizer}, a "
                   "learning-rate schedule from strata::schedule and an augment::pipeline");
     if constexpr (loss_function<Loss, T> && optimizer<Optimizer, T> &&
+                  detail::loss_fits_outputs<Loss, basic_sequential<T, Input, Layers...>::out_shape::size>() &&
                   (detail::fit_option<detail::fit_config<T>, Options> && ...))
         return detail::fit_checked(net, train, loss, opt, options...);
     else

@@ -1,5 +1,5 @@
 # Installs strata from BUILD_DIR into a temporary prefix, then configures,
-# builds and runs tests/consumer against that prefix alone.
+# builds and runs test_package/ against that prefix alone.
 set(prefix ${WORK_DIR}/prefix)
 file(REMOVE_RECURSE ${WORK_DIR})
 execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix} RESULT_VARIABLE rc)
@@ -15,7 +15,7 @@ execute_process(COMMAND ${CMAKE_COMMAND} --build ${WORK_DIR}/build RESULT_VARIAB
 if(rc)
   message(FATAL_ERROR "building the consumer failed")
 endif()
-execute_process(COMMAND ${WORK_DIR}/build/consumer RESULT_VARIABLE rc)
+execute_process(COMMAND ${WORK_DIR}/build/test_package RESULT_VARIABLE rc)
 if(rc)
   message(FATAL_ERROR "the consumer ran but its training did not work")
 endif()

@@ -1,5 +1,5 @@
-// Trains a tiny network for a few steps through an installed strata and
-// checks that the loss fell.
+// The package test (Conan and the install ctest). Trains a tiny network for a few steps through an installed
+// strata and checks that the loss fell.
 #include <cstdio>
 
 #include <strata/strata.hpp>
@@ -19,7 +19,7 @@ int main() {
     net_t net{st::seed{1}};
     const st::loss::sparse_categorical_crossentropy loss{.from_logits = true};
     const auto h = st::fit(net, d, loss, st::optim::adam{.lr = 0.01}, st::epochs{20}, st::batch_size{16});
-    std::printf("consumer: loss %.4f -> %.4f, accuracy %.2f\n", h.epochs.front().loss, h.epochs.back().loss,
-                h.epochs.back().accuracy);
+    std::printf("test_package: loss %.4f -> %.4f, accuracy %.2f\n", h.epochs.front().loss,
+                h.epochs.back().loss, h.epochs.back().accuracy);
     return h.epochs.back().loss < h.epochs.front().loss && h.epochs.back().accuracy == 1.0 ? 0 : 1;
 }

@@ -115,12 +115,16 @@ void pack_b(const gemm_operands<T>& g, std::size_t n, std::size_t p0, std::size_
 // On the last depth block (`last`), finish(value, column) transforms each
 // result vector (and, for ragged tiles, each scalar) in registers before
 // its one store: that is where layers add bias and apply the activation.
-template <class T, class Finish>
+//
+// MR is the number of rows computed, at most gemm_tile::mr: short tiles (a
+// batch of one through a dense layer, a ragged last row block) use a smaller
+// kernel instead of computing rows that are thrown away.
+template <class T, std::size_t MR, class Finish>
 inline void micro_kernel(std::size_t kc, const T* __restrict a, std::size_t a_step, const T* __restrict b,
                          std::size_t b_step, T* c, std::size_t ldc, std::size_t rows, std::size_t cols,
                          bool accumulate, std::size_t first_col, bool last, const Finish& finish) {
     using tile = gemm_tile<T>;
-    constexpr std::size_t mr = tile::mr, nv = tile::vectors, w = width<T>;
+    constexpr std::size_t mr = MR, nv = tile::vectors, w = width<T>;
     batch<T> acc[mr][nv];
 #pragma GCC unroll 32
     for (std::size_t r = 0; r < mr; ++r)
@@ -159,6 +163,30 @@ inline void micro_kernel(std::size_t kc, const T* __restrict a, std::size_t a_st
             const T value = accumulate ? dst + tmp[r * tile::nr + j] : tmp[r * tile::nr + j];
             dst = last ? finish(value, first_col + j) : value;
         }
+}
+
+// The smallest kernel that covers `rows` (of 1, 2, 4, 8 and the full MR).
+template <class T, class Finish>
+inline void micro_kernel_for_rows(std::size_t kc, const T* a, std::size_t a_step, const T* b, std::size_t b_step,
+                                  T* c, std::size_t ldc, std::size_t rows, std::size_t cols, bool accumulate,
+                                  std::size_t first_col, bool last, const Finish& finish) {
+    constexpr std::size_t mr = gemm_tile<T>::mr;
+    if (rows == mr)
+        micro_kernel<T, mr>(kc, a, a_step, b, b_step, c, ldc, rows, cols, accumulate, first_col, last, finish);
+    else if (rows == 1)
+        micro_kernel<T, 1>(kc, a, a_step, b, b_step, c, ldc, rows, cols, accumulate, first_col, last, finish);
+    else if (rows <= 2)
+        micro_kernel<T, 2>(kc, a, a_step, b, b_step, c, ldc, rows, cols, accumulate, first_col, last, finish);
+    else if (rows <= 4)
+        micro_kernel<T, 4>(kc, a, a_step, b, b_step, c, ldc, rows, cols, accumulate, first_col, last, finish);
+    else if constexpr (mr > 8) {
+        if (rows <= 8)
+            micro_kernel<T, 8>(kc, a, a_step, b, b_step, c, ldc, rows, cols, accumulate, first_col, last, finish);
+        else
+            micro_kernel<T, mr>(kc, a, a_step, b, b_step, c, ldc, rows, cols, accumulate, first_col, last, finish);
+    } else {
+        micro_kernel<T, mr>(kc, a, a_step, b, b_step, c, ldc, rows, cols, accumulate, first_col, last, finish);
+    }
 }
 
 template <class T>
@@ -225,8 +253,8 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const gemm_operands<T>& g
             }
             for (std::size_t j0 = 0; j0 < n; j0 += nr) {
                 const T* b = b_in_place ? g.b + p0 * g.ldb + j0 : scratch.b.data() + j0 * kc;
-                detail::micro_kernel(kc, a, a_step, b, b_in_place ? g.ldb : nr, g.c + i0 * g.ldc + j0, g.ldc,
-                                     rows, std::min(nr, n - j0), acc, j0, p0 + kc == k, finish);
+                detail::micro_kernel_for_rows(kc, a, a_step, b, b_in_place ? g.ldb : nr, g.c + i0 * g.ldc + j0,
+                                              g.ldc, rows, std::min(nr, n - j0), acc, j0, p0 + kc == k, finish);
             }
         }
     }

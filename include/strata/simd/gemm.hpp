@@ -167,12 +167,14 @@ inline void micro_kernel(std::size_t kc, const T* __restrict a, std::size_t a_st
 
 // The smallest kernel that covers `rows` (of 1, 2, 4, 8 and the full MR).
 template <class T, class Finish>
-inline void micro_kernel_for_rows(std::size_t kc, const T* a, std::size_t a_step, const T* b, std::size_t b_step,
-                                  T* c, std::size_t ldc, std::size_t rows, std::size_t cols, bool accumulate,
-                                  std::size_t first_col, bool last, const Finish& finish) {
+inline void micro_kernel_for_rows(std::size_t kc, const T* a, std::size_t a_step, const T* b,
+                                  std::size_t b_step, T* c, std::size_t ldc, std::size_t rows,
+                                  std::size_t cols, bool accumulate, std::size_t first_col, bool last,
+                                  const Finish& finish) {
     constexpr std::size_t mr = gemm_tile<T>::mr;
     if (rows == mr)
-        micro_kernel<T, mr>(kc, a, a_step, b, b_step, c, ldc, rows, cols, accumulate, first_col, last, finish);
+        micro_kernel<T, mr>(kc, a, a_step, b, b_step, c, ldc, rows, cols, accumulate, first_col, last,
+                            finish);
     else if (rows == 1)
         micro_kernel<T, 1>(kc, a, a_step, b, b_step, c, ldc, rows, cols, accumulate, first_col, last, finish);
     else if (rows <= 2)
@@ -181,11 +183,14 @@ inline void micro_kernel_for_rows(std::size_t kc, const T* a, std::size_t a_step
         micro_kernel<T, 4>(kc, a, a_step, b, b_step, c, ldc, rows, cols, accumulate, first_col, last, finish);
     else if constexpr (mr > 8) {
         if (rows <= 8)
-            micro_kernel<T, 8>(kc, a, a_step, b, b_step, c, ldc, rows, cols, accumulate, first_col, last, finish);
+            micro_kernel<T, 8>(kc, a, a_step, b, b_step, c, ldc, rows, cols, accumulate, first_col, last,
+                               finish);
         else
-            micro_kernel<T, mr>(kc, a, a_step, b, b_step, c, ldc, rows, cols, accumulate, first_col, last, finish);
+            micro_kernel<T, mr>(kc, a, a_step, b, b_step, c, ldc, rows, cols, accumulate, first_col, last,
+                                finish);
     } else {
-        micro_kernel<T, mr>(kc, a, a_step, b, b_step, c, ldc, rows, cols, accumulate, first_col, last, finish);
+        micro_kernel<T, mr>(kc, a, a_step, b, b_step, c, ldc, rows, cols, accumulate, first_col, last,
+                            finish);
     }
 }
 
@@ -253,8 +258,9 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const gemm_operands<T>& g
             }
             for (std::size_t j0 = 0; j0 < n; j0 += nr) {
                 const T* b = b_in_place ? g.b + p0 * g.ldb + j0 : scratch.b.data() + j0 * kc;
-                detail::micro_kernel_for_rows(kc, a, a_step, b, b_in_place ? g.ldb : nr, g.c + i0 * g.ldc + j0,
-                                              g.ldc, rows, std::min(nr, n - j0), acc, j0, p0 + kc == k, finish);
+                detail::micro_kernel_for_rows(kc, a, a_step, b, b_in_place ? g.ldb : nr,
+                                              g.c + i0 * g.ldc + j0, g.ldc, rows, std::min(nr, n - j0), acc,
+                                              j0, p0 + kc == k, finish);
             }
         }
     }

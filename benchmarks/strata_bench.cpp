@@ -97,7 +97,7 @@ BENCHMARK(BM_augment)->Arg(64)->UseRealTime()->Unit(benchmark::kMicrosecond);
 void BM_infer(benchmark::State& state) {
     const auto batch = static_cast<std::size_t>(state.range(0));
     reference_net net{st::seed{1}};
-    st::executor<reference_net> exec(batch == 1 ? st::threads{1} : bench_threads());
+    st::executor<reference_net> exec(bench_threads());  // batch 1 splits the image across them
     const auto x = random_images(batch);
     std::vector<float> out(batch * 10);
     for (auto _ : state) {

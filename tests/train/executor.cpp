@@ -76,3 +76,33 @@ TEST_CASE("an executor with more threads than samples or than any fixed table st
     for (std::size_t i = 0; i < 3; ++i)
         CHECK(many.gradients()[i] == doctest::Approx(one.gradients()[i]).epsilon(1e-4));
 }
+
+TEST_CASE("one image split across threads gives the one-thread result, and allocates nothing") {
+    // conv1 (194k MACs) and dense 1600->128 are over the split threshold; conv2 and
+    // the 'same'-padded 1x1 conv exercise uneven row bands and a kernel without columns.
+    using net_t = st::sequential<st::input<28, 28, 1>, st::conv2d<32, 3, st::relu>, st::max_pool<2>,
+                                 st::conv2d<64, 3, st::relu>, st::conv2d<64, 1, st::elu, st::same>,
+                                 st::max_pool<2>, st::flatten, st::dense<128, st::relu>, st::dense<10>>;
+    net_t net{st::seed{3}};
+    st::rng r(5);
+    for (auto& p : net.parameters()) p += 0.05f * static_cast<float>(r.uniform() - 0.5);  // biases too
+    std::vector<float> x(3 * 784);
+    for (auto& v : x) v = static_cast<float>(r.uniform());
+    st::executor<net_t> one(st::threads{1}), two(st::threads{2}), three(st::threads{3});
+    std::vector<float> expected(10), got(10), batched(3 * 10);
+    one.predict_batch(net, x.data(), 3, batched.data());
+    for (std::size_t image = 0; image < 3; ++image) {
+        one.predict_batch(net, x.data() + image * 784, 1, expected.data());
+        for (auto* exec : {&two, &three}) {
+            exec->predict_batch(net, x.data() + image * 784, 1, got.data());
+            for (std::size_t i = 0; i < 10; ++i) {
+                // Not bit for bit: a ragged GEMM tile finishes with the scalar exp, a full one with xsimd's.
+                CHECK(got[i] == doctest::Approx(expected[i]).epsilon(1e-6));
+                CHECK(batched[image * 10 + i] == doctest::Approx(expected[i]).epsilon(1e-6));
+            }
+        }
+    }
+    const std::size_t before = allocations.load();
+    for (int round = 0; round < 50; ++round) two.predict_batch(net, x.data(), 1, got.data());
+    CHECK(allocations.load() == before);
+}

@@ -1,10 +1,13 @@
 // A small persistent pool: threads are created once, and each parallel call
 // hands out task indices to them and to the caller, so a training step
-// creates no thread and takes no lock beyond one wake-up and one join.
+// creates no thread. Workers spin briefly after each call before they sleep:
+// one image's layers hand work over every few microseconds, and a wake-up
+// through the condition variable costs tens of microseconds on a VM.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <exception>
@@ -37,7 +40,7 @@ public:
     ~thread_pool() {
         {
             std::lock_guard lock(mutex_);
-            stopping_ = true;
+            stopping_.store(true, std::memory_order_release);
         }
         wake_.notify_all();
         for (auto& w : workers_) w.join();
@@ -53,23 +56,43 @@ public:
             for (std::size_t i = 0; i < tasks; ++i) task(i);
             return;
         }
+        // Workers are idle (the last call waited for them), so these plain
+        // writes are published by the generation's release below.
+        task_ = &task;
+        task_count_ = tasks;
+        error_ = nullptr;
+        pending_.store(workers_.size(), std::memory_order_relaxed);
         {
-            std::lock_guard lock(mutex_);
-            task_ = &task;
-            task_count_ = tasks;
-            pending_ = workers_.size();
-            error_ = nullptr;
-            ++generation_;
+            std::lock_guard lock(mutex_);  // a worker about to sleep re-checks under it
+            generation_.fetch_add(1, std::memory_order_release);
         }
         wake_.notify_all();
         run_share(0, tasks, task);
-        std::unique_lock lock(mutex_);
-        done_.wait(lock, [this] { return pending_ == 0; });
+        if (!spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; })) {
+            std::unique_lock lock(mutex_);
+            done_.wait(lock, [&] { return pending_.load(std::memory_order_acquire) == 0; });
+        }
         task_ = nullptr;
         if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
     }
 
 private:
+    // Polls ready() for about 100 µs; false if it never became true.
+    template <class Ready>
+    static bool spin_until(Ready ready) {
+        using clock = std::chrono::steady_clock;
+        const auto give_up = clock::now() + std::chrono::microseconds(100);
+        for (;;) {
+            for (int i = 0; i < 64; ++i) {
+                if (ready()) return true;
+#if defined(__x86_64__) || defined(__i386__)
+                __builtin_ia32_pause();
+#endif
+            }
+            if (clock::now() > give_up) return ready();
+        }
+    }
+
     void run_share(std::size_t thread_index, std::size_t tasks,
                    const std::function<void(std::size_t)>& task) {
         try {
@@ -83,22 +106,21 @@ private:
     void worker_loop(std::size_t index) {
         std::size_t seen = 0;
         for (;;) {
-            const std::function<void(std::size_t)>* task;
-            std::size_t tasks;
-            {
+            auto called = [&] {
+                return stopping_.load(std::memory_order_acquire) ||
+                       generation_.load(std::memory_order_acquire) != seen;
+            };
+            if (!spin_until(called)) {
                 std::unique_lock lock(mutex_);
-                wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-                if (stopping_) return;
-                seen = generation_;
-                task = task_;
-                tasks = task_count_;
+                wake_.wait(lock, called);
             }
-            run_share(index, tasks, *task);
-            {
-                std::lock_guard lock(mutex_);
-                --pending_;
+            if (stopping_.load(std::memory_order_acquire)) return;
+            seen = generation_.load(std::memory_order_acquire);
+            run_share(index, task_count_, *task_);
+            if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+                std::lock_guard lock(mutex_);  // the caller may be between its check and its wait
+                done_.notify_one();
             }
-            done_.notify_one();
         }
     }
 
@@ -106,8 +128,9 @@ private:
     std::mutex mutex_;
     std::condition_variable wake_, done_;
     const std::function<void(std::size_t)>* task_ = nullptr;
-    std::size_t task_count_ = 0, pending_ = 0, generation_ = 0;
-    bool stopping_ = false;
+    std::size_t task_count_ = 0;
+    std::atomic<std::size_t> generation_{0}, pending_{0};
+    std::atomic<bool> stopping_{false};
     std::exception_ptr error_;
 };
 

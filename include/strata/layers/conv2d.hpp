@@ -34,39 +34,41 @@ struct conv_axis {
 };
 
 // Copies each output pixel's receptive field into one row of `cols`
-// (kh, kw, c order), zeros where the field hangs over the padding.
+// (kh, kw, c order), zeros where the field hangs over the padding. Only
+// output pixels [pixel_begin, pixel_end) of each image, at their usual place.
 template <class T, std::size_t H, std::size_t W, std::size_t C, std::size_t K, std::size_t S, std::size_t OH,
           std::size_t OW, std::size_t PadTop, std::size_t PadLeft>
-void im2col(const T* in, T* cols, std::size_t n) {
+void im2col(const T* in, T* cols, std::size_t n, std::size_t pixel_begin = 0,
+            std::size_t pixel_end = OH * OW) {
     constexpr std::size_t row = K * K * C;
     for (std::size_t s = 0; s < n; ++s) {
         const T* image = in + s * H * W * C;
-        for (std::size_t oy = 0; oy < OH; ++oy)
-            for (std::size_t ox = 0; ox < OW; ++ox) {
-                T* dst = cols + ((s * OH + oy) * OW + ox) * row;
-                for (std::size_t ky = 0; ky < K; ++ky) {
-                    const std::ptrdiff_t y =
-                        static_cast<std::ptrdiff_t>(oy * S + ky) - static_cast<std::ptrdiff_t>(PadTop);
-                    T* dst_row = dst + ky * K * C;
-                    if (y < 0 || y >= static_cast<std::ptrdiff_t>(H)) {
-                        std::fill_n(dst_row, K * C, T(0));
-                        continue;
-                    }
-                    const std::ptrdiff_t x0 =
-                        static_cast<std::ptrdiff_t>(ox * S) - static_cast<std::ptrdiff_t>(PadLeft);
-                    if (x0 >= 0 && x0 + static_cast<std::ptrdiff_t>(K) <= static_cast<std::ptrdiff_t>(W)) {
-                        std::memcpy(dst_row, image + (y * W + x0) * C, K * C * sizeof(T));
-                        continue;
-                    }
-                    for (std::size_t kx = 0; kx < K; ++kx) {
-                        const std::ptrdiff_t x = x0 + static_cast<std::ptrdiff_t>(kx);
-                        if (x < 0 || x >= static_cast<std::ptrdiff_t>(W))
-                            std::fill_n(dst_row + kx * C, C, T(0));
-                        else
-                            std::memcpy(dst_row + kx * C, image + (y * W + x) * C, C * sizeof(T));
-                    }
+        for (std::size_t pixel = pixel_begin; pixel < pixel_end; ++pixel) {
+            const std::size_t oy = pixel / OW, ox = pixel % OW;
+            T* dst = cols + (s * OH * OW + pixel) * row;
+            for (std::size_t ky = 0; ky < K; ++ky) {
+                const std::ptrdiff_t y =
+                    static_cast<std::ptrdiff_t>(oy * S + ky) - static_cast<std::ptrdiff_t>(PadTop);
+                T* dst_row = dst + ky * K * C;
+                if (y < 0 || y >= static_cast<std::ptrdiff_t>(H)) {
+                    std::fill_n(dst_row, K * C, T(0));
+                    continue;
+                }
+                const std::ptrdiff_t x0 =
+                    static_cast<std::ptrdiff_t>(ox * S) - static_cast<std::ptrdiff_t>(PadLeft);
+                if (x0 >= 0 && x0 + static_cast<std::ptrdiff_t>(K) <= static_cast<std::ptrdiff_t>(W)) {
+                    std::memcpy(dst_row, image + (y * W + x0) * C, K * C * sizeof(T));
+                    continue;
+                }
+                for (std::size_t kx = 0; kx < K; ++kx) {
+                    const std::ptrdiff_t x = x0 + static_cast<std::ptrdiff_t>(kx);
+                    if (x < 0 || x >= static_cast<std::ptrdiff_t>(W))
+                        std::fill_n(dst_row + kx * C, C, T(0));
+                    else
+                        std::memcpy(dst_row + kx * C, image + (y * W + x) * C, C * sizeof(T));
                 }
             }
+        }
     }
 }
 
@@ -227,6 +229,9 @@ struct conv2d_layer : Penalties {
     static constexpr std::size_t param_count = weight_count + bias_count;
     // A 1x1 stride-1 convolution is already a matrix product over the input.
     static constexpr bool needs_columns = !(Kernel == 1 && Stride == 1);
+    // Splitting one image across threads pays from about 100k multiply-adds
+    // (a hand-over costs ~1 µs; 100k MACs take ~2 µs on one core).
+    static constexpr bool split_worthwhile = OH * OW >= 2 && OH * OW * patch * Filters >= 100'000;
 
     // Columns are built for a few samples at a time and rebuilt in backward
     // rather than kept, so the workspace no longer grows with the batch (a
@@ -251,6 +256,24 @@ struct conv2d_layer : Penalties {
     const T* bias() const noexcept { return Bias ? params_ + weight_count : nullptr; }
 
     void forward(const T* in, T* out, std::size_t n, const pass_context<T>& ctx) const {
+        if (ctx.pool && n == 1 && split_worthwhile) {
+            // One image: each thread builds and multiplies its own share of output pixels.
+            constexpr std::size_t pixels = OH * OW;
+            const std::size_t parts = std::min(ctx.pool->size(), pixels);
+            auto share = [&](std::size_t part) {
+                const std::size_t p0 = part * pixels / parts, p1 = (part + 1) * pixels / parts;
+                const T* cols = in + p0 * patch;  // a 1x1 stride-1 kernel reads the input as it is
+                if constexpr (needs_columns) {
+                    im2col(in, ctx.workspace, 1, p0, p1);
+                    cols = ctx.workspace + p0 * patch;
+                }
+                detail::gemm_bias_activation<T, Activation>(
+                    p1 - p0, Filters, patch,
+                    {cols, patch, false, weights(), Filters, false, out + p0 * Filters, Filters}, bias());
+            };
+            ctx.pool->run(parts, std::cref(share));
+            return;
+        }
         for_each_chunk(n, [&](std::size_t first, std::size_t count) {
             const T* cols = columns(in + first * In::size, count, ctx.workspace);
             detail::gemm_bias_activation<T, Activation>(
@@ -293,9 +316,10 @@ private:
         im2col(in, workspace, count);
         return workspace;
     }
-    static void im2col(const T* in, T* cols, std::size_t n) {
+    static void im2col(const T* in, T* cols, std::size_t n, std::size_t pixel_begin = 0,
+                       std::size_t pixel_end = OH * OW) {
         detail::im2col<T, H, W, C, Kernel, Stride, OH, OW, rows_axis::pad_before, cols_axis::pad_before>(
-            in, cols, n);
+            in, cols, n, pixel_begin, pixel_end);
     }
     static void col2im(const T* cols, T* in, std::size_t n) {
         detail::col2im<T, H, W, C, Kernel, Stride, OH, OW, rows_axis::pad_before, cols_axis::pad_before>(

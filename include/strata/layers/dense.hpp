@@ -31,6 +31,10 @@ struct dense_layer : Penalties {
     static constexpr std::size_t weight_count = inputs * Units;
     static constexpr std::size_t bias_count = Bias ? Units : 0;
     static constexpr std::size_t param_count = weight_count + bias_count;
+    // Worth splitting across threads for one sample: from ~100k weights, and
+    // only for element-wise activations (softmax needs the whole row).
+    static constexpr bool split_worthwhile =
+        Activation::elementwise && weight_count >= 100'000 && Units >= 2 * simd::detail::gemm_tile<T>::nr;
 
     static std::size_t workspace_size(std::size_t) { return 0; }
     void bind_parameters(T* p) { params_ = p; }
@@ -43,7 +47,24 @@ struct dense_layer : Penalties {
     T* bias() noexcept { return Bias ? params_ + weight_count : nullptr; }
     const T* bias() const noexcept { return Bias ? params_ + weight_count : nullptr; }
 
-    void forward(const T* in, T* out, std::size_t n, const pass_context<T>&) const {
+    void forward(const T* in, T* out, std::size_t n, const pass_context<T>& ctx) const {
+        if constexpr (split_worthwhile) {
+            if (ctx.pool && n < 8) {  // a few samples: split the units, each thread streams its share of W
+                constexpr std::size_t nr = simd::detail::gemm_tile<T>::nr;
+                const std::size_t parts = std::min(ctx.pool->size(), Units / nr);
+                auto share = [&](std::size_t part) {
+                    // Boundaries on whole register tiles keep W readable in place.
+                    const std::size_t j0 = part * (Units / nr) / parts * nr;
+                    const std::size_t j1 = part + 1 == parts ? Units : (part + 1) * (Units / nr) / parts * nr;
+                    detail::gemm_bias_activation<T, Activation>(
+                        n, j1 - j0, inputs,
+                        {in, inputs, false, weights() + j0, Units, false, out + j0, Units},
+                        Bias ? bias() + j0 : nullptr);
+                };
+                ctx.pool->run(parts, std::cref(share));
+                return;
+            }
+        }
         detail::gemm_bias_activation<T, Activation>(
             n, Units, inputs, {in, inputs, false, weights(), Units, false, out, Units}, bias());
     }

@@ -34,6 +34,7 @@
 #include "../core/batch_sync.hpp"
 #include "../core/random.hpp"
 #include "../core/shape.hpp"
+#include "../core/thread_pool.hpp"
 
 namespace strata {
 
@@ -48,6 +49,9 @@ struct pass_context {
     // (null when this slice is the whole batch).
     batch_sync* sync = nullptr;
     std::size_t participant = 0;
+    // Idle threads a layer may split one small slice's work across (set
+    // only when this slice is the whole batch, e.g. a single image).
+    thread_pool* pool = nullptr;
 
     // values: this slice's sums on entry, the whole batch's on return.
     void all_reduce(std::span<double> values) const {

@@ -58,6 +58,7 @@ inline constexpr std::size_t sync_width_of<L> = L::sync_width;
 struct batch_slice {
     batch_sync* sync = nullptr;  // null: this slice is the whole batch
     std::size_t participant = 0;
+    thread_pool* pool = nullptr;  // idle threads this slice's layers may share its work with
 };
 
 template <class T, class Input, class... Specs>
@@ -283,7 +284,8 @@ private:
                 layer,
                 r.workspace.data() + r.workspace_offsets[layer],
                 slice.sync,
-                slice.participant};
+                slice.participant,
+                slice.pool};
     }
 
     void bind_all() {

@@ -125,9 +125,12 @@ public:
     // Network outputs of n samples (inference mode) into out (n x outputs).
     void predict_batch(const Net& net, const T* x, std::size_t n, T* out) {
         const std::size_t slices = slice_count(n);
+        // Too few samples to give each thread its own: the layers split one
+        // image's work across the idle pool instead.
+        const batch_slice whole{.pool = slices == 1 && pool_.size() > 1 ? &pool_ : nullptr};
         auto work = [&](std::size_t i) {
             const auto [first, count] = slice(i, slices, n);
-            const T* y = net.forward(replicas_[i], x + first * inputs, count, false, 0, first);
+            const T* y = net.forward(replicas_[i], x + first * inputs, count, false, 0, first, whole);
             std::copy_n(y, count * outputs, out + first * outputs);
         };
         pool_.run(slices, std::cref(work));

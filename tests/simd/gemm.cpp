@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -61,4 +63,40 @@ TEST_CASE("gemm with k = 0 clears or keeps C") {
     CHECK(c[0] == 3.0f);
     st::simd::gemm<float>(2, 2, 0, {nullptr, 0, false, nullptr, 2, false, c.data(), 2}, false);
     CHECK(c[3] == 0.0f);
+}
+
+template <class T, std::size_t Depth>
+void check_fixed_depth(st::rng& r) {
+    // Rows straddle every kernel size (1, 2, 4, 8, MR) and ragged blocks that must
+    // be copied out; n = 10 takes the fallback; C sits inside wider rows.
+    for (std::size_t m : {1, 2, 3, 5, 13, 14, 15, 29, 676})
+        for (std::size_t n :
+             {std::size_t(10), st::simd::detail::gemm_tile<T>::nr, 2 * st::simd::detail::gemm_tile<T>::nr})
+            for (bool accumulate : {false, true}) {
+                const std::size_t ldc = n + 3;
+                // A is exactly m x Depth: reading a row past its end would leave the vector (ASan).
+                std::vector<T> a(m * Depth), b(Depth * n), c(m * ldc), expected;
+                for (auto& v : a) v = static_cast<T>(r.uniform() - 0.5);
+                for (auto& v : b) v = static_cast<T>(r.uniform() - 0.5);
+                for (auto& v : c) v = static_cast<T>(r.uniform());
+                expected = c;
+                st::simd::gemm_reference<T>(
+                    m, n, Depth, {a.data(), Depth, false, b.data(), n, false, expected.data(), ldc},
+                    accumulate);
+                st::simd::gemm_fixed_depth<T, Depth>(m, n, a.data(), b.data(), n, c.data(), ldc, accumulate);
+                INFO("depth=" << Depth << " m=" << m << " n=" << n << " acc=" << accumulate);
+                double worst = 0;
+                for (std::size_t i = 0; i < c.size(); ++i)
+                    worst = std::max(worst, std::abs(double(c[i]) - double(expected[i])));
+                CHECK(worst < (sizeof(T) == 4 ? 1e-5 : 1e-13));
+            }
+}
+
+TEST_CASE_TEMPLATE("gemm_fixed_depth (A read in place, no packing) agrees with the reference loop", T, float,
+                   double) {
+    st::rng r(11);
+    check_fixed_depth<T, 1>(r);
+    check_fixed_depth<T, 9>(r);
+    check_fixed_depth<T, 27>(r);
+    check_fixed_depth<T, 288>(r);
 }

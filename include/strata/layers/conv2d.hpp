@@ -267,19 +267,14 @@ struct conv2d_layer : Penalties {
                     im2col(in, ctx.workspace, 1, p0, p1);
                     cols = ctx.workspace + p0 * patch;
                 }
-                detail::gemm_bias_activation<T, Activation>(
-                    p1 - p0, Filters, patch,
-                    {cols, patch, false, weights(), Filters, false, out + p0 * Filters, Filters}, bias());
+                multiply(cols, p1 - p0, out + p0 * Filters);
             };
             ctx.pool->run(parts, std::cref(share));
             return;
         }
         for_each_chunk(n, [&](std::size_t first, std::size_t count) {
-            const T* cols = columns(in + first * In::size, count, ctx.workspace);
-            detail::gemm_bias_activation<T, Activation>(
-                count * OH * OW, Filters, patch,
-                {cols, patch, false, weights(), Filters, false, out + first * out_shape::size, Filters},
-                bias());
+            multiply(columns(in + first * In::size, count, ctx.workspace), count * OH * OW,
+                     out + first * out_shape::size);
         });
     }
 
@@ -305,6 +300,17 @@ struct conv2d_layer : Penalties {
     }
 
 private:
+    // out = act(cols W + b) over `rows` output pixels, reading cols in place.
+    // Past ~512 the depth would stream a B panel too large for L2 per row tile.
+    void multiply(const T* cols, std::size_t rows, T* out) const {
+        if constexpr (patch <= 512 && Activation::elementwise)
+            simd::gemm_fixed_depth<T, patch>(rows, Filters, cols, weights(), Filters, out, Filters, false,
+                                             detail::bias_activation<T, Activation>{bias()});
+        else
+            detail::gemm_bias_activation<T, Activation>(
+                rows, Filters, patch, {cols, patch, false, weights(), Filters, false, out, Filters}, bias());
+    }
+
     template <class F>
     static void for_each_chunk(std::size_t n, F&& f) {
         const std::size_t step = needs_columns ? chunk_samples : n;

@@ -242,9 +242,11 @@ struct conv2d_layer : Penalties {
     static constexpr std::size_t chunk_samples =
         column_bytes_per_sample >= column_budget ? 1 : column_budget / column_bytes_per_sample;
 
-    static std::size_t workspace_size(std::size_t n) {
+    // Columns for one chunk, then W^T for backward-data.
+    static std::size_t column_floats(std::size_t n) {
         return needs_columns ? std::min(n, chunk_samples) * OH * OW * patch : 0;
     }
+    static std::size_t workspace_size(std::size_t n) { return column_floats(n) + weight_count; }
     void bind_parameters(T* p) { params_ = p; }
     void initialize(rng& r) {
         Init::fill(params_, weight_count, patch, Kernel * Kernel * Filters, r);
@@ -282,6 +284,12 @@ struct conv2d_layer : Penalties {
                   const pass_context<T>& ctx) const {
         detail::bias_activation_backward<T, Activation, Filters>(
             out, dout, Bias ? dparams + weight_count : nullptr, n * OH * OW);
+        // W^T, (filters x patch), lets dout W^T read both operands in place.
+        T* weights_t = ctx.workspace + column_floats(n);
+        if (din)
+            for (std::size_t p = 0; p < patch; ++p)
+                for (std::size_t f = 0; f < Filters; ++f)
+                    weights_t[f * patch + p] = weights()[p * Filters + f];
         for_each_chunk(n, [&](std::size_t first, std::size_t count) {
             const std::size_t rows = count * OH * OW;
             const T* chunk_dout = dout + first * out_shape::size;
@@ -293,8 +301,12 @@ struct conv2d_layer : Penalties {
             // dcols = dout W^T, then scattered back onto the input pixels.
             T* chunk_din = din + first * In::size;
             T* dcols = needs_columns ? ctx.workspace : chunk_din;
-            simd::gemm<T>(rows, patch, Filters,
-                          {chunk_dout, Filters, false, weights(), Filters, true, dcols, patch}, false);
+            if constexpr (Filters <= 512)
+                simd::gemm_fixed_depth<T, Filters>(rows, patch, chunk_dout, weights_t, patch, dcols, patch,
+                                                   false);
+            else
+                simd::gemm<T>(rows, patch, Filters,
+                              {chunk_dout, Filters, false, weights_t, patch, false, dcols, patch}, false);
             if constexpr (needs_columns) col2im(dcols, chunk_din, count);
         });
     }

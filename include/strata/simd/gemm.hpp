@@ -285,6 +285,8 @@ template <class T, std::size_t Depth, class Finish = no_finish>
 void gemm_fixed_depth(std::size_t m, std::size_t n, const T* a, const T* b, std::size_t ldb, T* c,
                       std::size_t ldc, bool accumulate, const Finish& finish = {}) {
     constexpr std::size_t mr = detail::gemm_tile<T>::mr, nr = detail::gemm_tile<T>::nr;
+    static_assert(Depth >= 1 && mr * Depth * sizeof(T) <= 64 * 1024,
+                  "gemm_fixed_depth: depth too large for an in-place tile; use gemm");
     if (n % nr != 0) {
         gemm<T>(m, n, Depth, {a, Depth, false, b, ldb, false, c, ldc}, accumulate, finish);
         return;

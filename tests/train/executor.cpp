@@ -78,10 +78,11 @@ TEST_CASE("an executor with more threads than samples or than any fixed table st
 }
 
 TEST_CASE("one image split across threads gives the one-thread result, and allocates nothing") {
-    // conv1 (194k MACs) and dense 1600->128 are over the split threshold; conv2 and
-    // the 'same'-padded 1x1 conv exercise uneven row bands and a kernel without columns.
+    // Over the split thresholds: the 3x3 conv on 13x13x32 (2.2M multiply-adds,
+    // uneven pixel shares), the 'same' 1x1 conv (1.2M, no im2col: it reads its
+    // input in place) and dense 4000->128; the first conv (194k) stays whole.
     using net_t = st::sequential<st::input<28, 28, 1>, st::conv2d<32, 3, st::relu>, st::max_pool<2>,
-                                 st::conv2d<64, 3, st::relu>, st::conv2d<64, 1, st::elu, st::same>,
+                                 st::conv2d<64, 3, st::relu>, st::conv2d<160, 1, st::elu, st::same>,
                                  st::max_pool<2>, st::flatten, st::dense<128, st::relu>, st::dense<10>>;
     net_t net{st::seed{3}};
     st::rng r(5);

@@ -229,9 +229,10 @@ struct conv2d_layer : Penalties {
     static constexpr std::size_t param_count = weight_count + bias_count;
     // A 1x1 stride-1 convolution is already a matrix product over the input.
     static constexpr bool needs_columns = !(Kernel == 1 && Stride == 1);
-    // Splitting one image across threads pays from about 100k multiply-adds
-    // (a hand-over costs ~1 µs; 100k MACs take ~2 µs on one core).
-    static constexpr bool split_worthwhile = OH * OW >= 2 && OH * OW * patch * Filters >= 100'000;
+    // Splitting one image across threads pays from about a million
+    // multiply-adds: below that (conv1 of the reference network, 194k) the
+    // other core's cache misses on the shared output cost more than it saves.
+    static constexpr bool split_worthwhile = OH * OW >= 2 && OH * OW * patch * Filters >= 1'000'000;
 
     // Columns are built for a few samples at a time and rebuilt in backward
     // rather than kept, so the workspace no longer grows with the batch (a

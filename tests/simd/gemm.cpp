@@ -100,3 +100,36 @@ TEST_CASE_TEMPLATE("gemm_fixed_depth (A read in place, no packing) agrees with t
     check_fixed_depth<T, 27>(r);
     check_fixed_depth<T, 288>(r);
 }
+
+template <class T, std::size_t M>
+void check_transposed_few_rows(st::rng& r) {
+    for (std::size_t n :
+         {std::size_t(10), st::simd::detail::gemm_tile<T>::nr, 2 * st::simd::detail::gemm_tile<T>::nr})
+        for (std::size_t k : {std::size_t(1), std::size_t(7), std::size_t(2000)})
+            for (bool accumulate : {false, true}) {
+                const std::size_t ldc = n + 5;
+                std::vector<T> a(k * M), b(k * n), c(M * ldc), expected;  // a is A^T's storage: k x M
+                for (auto& v : a) v = static_cast<T>(r.uniform() - 0.5);
+                for (auto& v : b) v = static_cast<T>(r.uniform() - 0.5);
+                for (auto& v : c) v = static_cast<T>(r.uniform());
+                expected = c;
+                st::simd::gemm_reference<T>(
+                    M, n, k, {a.data(), M, true, b.data(), n, false, expected.data(), ldc}, accumulate);
+                st::simd::gemm_transposed_a_few_rows<T, M>(n, k, a.data(), b.data(), n, c.data(), ldc,
+                                                           accumulate);
+                INFO("M=" << M << " n=" << n << " k=" << k << " acc=" << accumulate);
+                double worst = 0;
+                for (std::size_t i = 0; i < c.size(); ++i)
+                    worst = std::max(worst, std::abs(double(c[i]) - double(expected[i])));
+                CHECK(worst < (sizeof(T) == 4 ? 1e-4 : 1e-12));  // k = 2000 sums in one float chain
+            }
+}
+
+TEST_CASE_TEMPLATE("gemm_transposed_a_few_rows (whole depth in registers) agrees with the reference loop", T,
+                   float, double) {
+    st::rng r(13);
+    check_transposed_few_rows<T, 1>(r);
+    check_transposed_few_rows<T, 3>(r);
+    check_transposed_few_rows<T, 6>(r);  // the largest M an AVX2 tile allows
+    if constexpr (st::simd::detail::gemm_tile<T>::mr >= 9) check_transposed_few_rows<T, 9>(r);  // conv1's
+}

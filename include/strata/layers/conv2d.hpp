@@ -296,8 +296,12 @@ struct conv2d_layer : Penalties {
             const T* chunk_dout = dout + first * out_shape::size;
             const T* cols = columns(in + first * In::size, count, ctx.workspace);
             // dW += cols^T dout: a reduction over every pixel of every sample.
-            simd::gemm<T>(patch, Filters, rows,
-                          {cols, patch, true, chunk_dout, Filters, false, dparams, Filters}, true);
+            if constexpr (patch <= simd::detail::gemm_tile<T>::mr)
+                simd::gemm_transposed_a_few_rows<T, patch>(Filters, rows, cols, chunk_dout, Filters, dparams,
+                                                           Filters, true);
+            else
+                simd::gemm<T>(patch, Filters, rows,
+                              {cols, patch, true, chunk_dout, Filters, false, dparams, Filters}, true);
             if (!din) return;
             // dcols = dout W^T, then scattered back onto the input pixels.
             T* chunk_din = din + first * In::size;

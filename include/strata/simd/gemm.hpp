@@ -308,4 +308,25 @@ void gemm_fixed_depth(std::size_t m, std::size_t n, const T* a, const T* b, std:
     }
 }
 
+// C (M x n) = / += A^T B, with A stored k x M row-major (A^T read in place,
+// lda == M) and M at most one register tile's rows, known at compile time:
+// the whole depth accumulates in registers and each C tile is stored once.
+// A 3x3 single-channel convolution's weight gradient has M = 9 and a depth
+// of every pixel in the batch; the general path computed 14 rows for it
+// and packed A^T. Falls back to gemm when n is not whole register tiles.
+template <class T, std::size_t M>
+void gemm_transposed_a_few_rows(std::size_t n, std::size_t k, const T* a, const T* b, std::size_t ldb, T* c,
+                                std::size_t ldc, bool accumulate) {
+    constexpr std::size_t nr = detail::gemm_tile<T>::nr;
+    static_assert(M >= 1 && M <= detail::gemm_tile<T>::mr,
+                  "gemm_transposed_a_few_rows: M exceeds a register tile");
+    if (n % nr != 0 || k == 0) {
+        gemm<T>(M, n, k, {a, M, true, b, ldb, false, c, ldc}, accumulate);
+        return;
+    }
+    for (std::size_t j0 = 0; j0 < n; j0 += nr)
+        detail::micro_kernel<T, M>(k, a, M, b + j0, ldb, c + j0, ldc, M, nr, accumulate, j0, true,
+                                   no_finish{});
+}
+
 }  // namespace strata::simd

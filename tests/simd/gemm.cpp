@@ -11,9 +11,10 @@ namespace st = strata;
 TEST_CASE_TEMPLATE("gemm agrees with the reference loop in every transpose mode and edge size", T, float,
                    double) {
     st::rng r(3);
-    // Sizes straddle the register tile (MR, NR) and cache blocks (KC = 256).
-    const std::size_t sizes[][3] = {{1, 1, 1},     {7, 5, 3},      {15, 33, 17}, {29, 65, 257},
-                                    {1, 10, 1600}, {130, 64, 288}, {300, 9, 31}};
+    // Sizes straddle the register tile (MR, NR) and cache blocks (KC = 256); one-
+    // and two-row products take the row-streaming path in every block width.
+    const std::size_t sizes[][3] = {{1, 1, 1},      {7, 5, 3},    {15, 33, 17}, {29, 65, 257}, {1, 10, 1600},
+                                    {130, 64, 288}, {300, 9, 31}, {1, 200, 37}, {2, 150, 9},   {2, 96, 5}};
     for (const auto& size : sizes)
         for (int mode = 0; mode < 8; ++mode) {
             const std::size_t m = size[0], n = size[1], k = size[2];  // INFO captures them

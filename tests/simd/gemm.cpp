@@ -66,6 +66,14 @@ TEST_CASE("gemm with k = 0 clears or keeps C") {
     CHECK(c[3] == 0.0f);
 }
 
+template <class T>
+double max_abs_difference(const std::vector<T>& got, const std::vector<T>& expected) {
+    double worst = 0;
+    for (std::size_t i = 0; i < got.size(); ++i)
+        worst = std::max(worst, std::abs(double(got[i]) - double(expected[i])));
+    return worst;
+}
+
 template <class T, std::size_t Depth>
 void check_fixed_depth(st::rng& r) {
     // Rows straddle every kernel size (1, 2, 4, 8, MR) and ragged blocks that must
@@ -86,9 +94,7 @@ void check_fixed_depth(st::rng& r) {
                     accumulate);
                 st::simd::gemm_fixed_depth<T, Depth>(m, n, a.data(), b.data(), n, c.data(), ldc, accumulate);
                 INFO("depth=" << Depth << " m=" << m << " n=" << n << " acc=" << accumulate);
-                double worst = 0;
-                for (std::size_t i = 0; i < c.size(); ++i)
-                    worst = std::max(worst, std::abs(double(c[i]) - double(expected[i])));
+                const double worst = max_abs_difference(c, expected);
                 CHECK(worst < (sizeof(T) == 4 ? 1e-5 : 1e-13));
             }
 }
@@ -119,9 +125,7 @@ void check_transposed_few_rows(st::rng& r) {
                 st::simd::gemm_transposed_a_few_rows<T, M>(n, k, a.data(), b.data(), n, c.data(), ldc,
                                                            accumulate);
                 INFO("M=" << M << " n=" << n << " k=" << k << " acc=" << accumulate);
-                double worst = 0;
-                for (std::size_t i = 0; i < c.size(); ++i)
-                    worst = std::max(worst, std::abs(double(c[i]) - double(expected[i])));
+                const double worst = max_abs_difference(c, expected);
                 CHECK(worst < (sizeof(T) == 4 ? 1e-4 : 1e-12));  // k = 2000 sums in one float chain
             }
 }

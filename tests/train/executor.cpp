@@ -90,8 +90,11 @@ TEST_CASE("one image split across threads gives the one-thread result, and alloc
     std::vector<float> x(3 * 784);
     for (auto& v : x) v = static_cast<float>(r.uniform());
     st::executor<net_t> one(st::threads{1}), two(st::threads{2}), three(st::threads{3});
-    std::vector<float> expected(10), got(10), batched(3 * 10);
+    std::vector<float> expected(10), got(10), batched(3 * 10), shared(3 * 10);
     one.predict_batch(net, x.data(), 3, batched.data());
+    two.predict_batch(net, x.data(), 3, shared.data());  // 3 samples: one slice, its pixels shared
+    for (std::size_t i = 0; i < batched.size(); ++i)
+        CHECK(shared[i] == doctest::Approx(batched[i]).epsilon(1e-6));
     for (std::size_t image = 0; image < 3; ++image) {
         one.predict_batch(net, x.data() + image * 784, 1, expected.data());
         for (auto* exec : {&two, &three}) {

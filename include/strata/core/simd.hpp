@@ -43,9 +43,9 @@ inline void store(T* p, const batch<T>& b) noexcept {
     b.store_unaligned(p);
 }
 
-// Scalar and batch spellings of the functions activations use, so an
-// activation's formula is written once and runs in both the kernel and the
-// reference loop.
+// Scalar and batch spellings of the functions activations use (one template
+// where a scalar goes to std:: and a batch to xsimd), so an activation's
+// formula is written once and runs in both the kernel and the reference loop.
 template <class T, std::enable_if_t<std::is_floating_point_v<T>, int> = 0>
 inline T max(T a, T b) noexcept {
     return a > b ? a : b;
@@ -55,22 +55,20 @@ inline batch<T> max(const batch<T>& a, const batch<T>& b) noexcept {
     return xsimd::max(a, b);
 }
 
-template <class T, std::enable_if_t<std::is_floating_point_v<T>, int> = 0>
-inline T exp(T a) noexcept {
-    return std::exp(a);
-}
-template <class T>
-inline batch<T> exp(const batch<T>& a) noexcept {
-    return xsimd::exp(a);
+template <class V>
+inline V exp(const V& a) noexcept {
+    if constexpr (std::is_floating_point_v<V>)
+        return std::exp(a);
+    else
+        return xsimd::exp(a);
 }
 
-template <class T, std::enable_if_t<std::is_floating_point_v<T>, int> = 0>
-inline T tanh(T a) noexcept {
-    return std::tanh(a);
-}
-template <class T>
-inline batch<T> tanh(const batch<T>& a) noexcept {
-    return xsimd::tanh(a);
+template <class V>
+inline V tanh(const V& a) noexcept {
+    if constexpr (std::is_floating_point_v<V>)
+        return std::tanh(a);
+    else
+        return xsimd::tanh(a);
 }
 
 template <class T>
@@ -84,22 +82,20 @@ inline batch<T> fma(const batch<T>& a, const batch<T>& b, const batch<T>& c) noe
     return xsimd::fma(a, b, c);
 }
 
-template <class T, std::enable_if_t<std::is_floating_point_v<T>, int> = 0>
-inline T sqrt(T a) noexcept {
-    return std::sqrt(a);
-}
-template <class T>
-inline batch<T> sqrt(const batch<T>& a) noexcept {
-    return xsimd::sqrt(a);
+template <class V>
+inline V sqrt(const V& a) noexcept {
+    if constexpr (std::is_floating_point_v<V>)
+        return std::sqrt(a);
+    else
+        return xsimd::sqrt(a);
 }
 
-template <class T, std::enable_if_t<std::is_floating_point_v<T>, int> = 0>
-inline T abs(T a) noexcept {
-    return std::abs(a);
-}
-template <class T>
-inline batch<T> abs(const batch<T>& a) noexcept {
-    return xsimd::abs(a);
+template <class V>
+inline V abs(const V& a) noexcept {
+    if constexpr (std::is_floating_point_v<V>)
+        return std::abs(a);
+    else
+        return xsimd::abs(a);
 }
 
 // Lanes of if_true where mask is set, else of otherwise.

@@ -34,39 +34,37 @@ struct conv_axis {
 };
 
 // Copies each output pixel's receptive field into one row of `cols`
-// (kh, kw, c order), zeros where the field hangs over the padding. Only
-// output pixels [pixel_begin, pixel_end) of each image, at their usual place.
+// (kh, kw, c order), zeros where the field hangs over the padding. Rows
+// [row_begin, row_end) count output pixels across the images (image s, pixel
+// p is row s * OH * OW + p) and land at their usual place.
 template <class T, std::size_t H, std::size_t W, std::size_t C, std::size_t K, std::size_t S, std::size_t OH,
           std::size_t OW, std::size_t PadTop, std::size_t PadLeft>
-void im2col(const T* in, T* cols, std::size_t n, std::size_t pixel_begin = 0,
-            std::size_t pixel_end = OH * OW) {
+void im2col(const T* in, T* cols, std::size_t row_begin, std::size_t row_end) {
     constexpr std::size_t row = K * K * C;
-    for (std::size_t s = 0; s < n; ++s) {
-        const T* image = in + s * H * W * C;
-        for (std::size_t pixel = pixel_begin; pixel < pixel_end; ++pixel) {
-            const std::size_t oy = pixel / OW, ox = pixel % OW;
-            T* dst = cols + (s * OH * OW + pixel) * row;
-            for (std::size_t ky = 0; ky < K; ++ky) {
-                const std::ptrdiff_t y =
-                    static_cast<std::ptrdiff_t>(oy * S + ky) - static_cast<std::ptrdiff_t>(PadTop);
-                T* dst_row = dst + ky * K * C;
-                if (y < 0 || y >= static_cast<std::ptrdiff_t>(H)) {
-                    std::fill_n(dst_row, K * C, T(0));
-                    continue;
-                }
-                const std::ptrdiff_t x0 =
-                    static_cast<std::ptrdiff_t>(ox * S) - static_cast<std::ptrdiff_t>(PadLeft);
-                if (x0 >= 0 && x0 + static_cast<std::ptrdiff_t>(K) <= static_cast<std::ptrdiff_t>(W)) {
-                    std::memcpy(dst_row, image + (y * W + x0) * C, K * C * sizeof(T));
-                    continue;
-                }
-                for (std::size_t kx = 0; kx < K; ++kx) {
-                    const std::ptrdiff_t x = x0 + static_cast<std::ptrdiff_t>(kx);
-                    if (x < 0 || x >= static_cast<std::ptrdiff_t>(W))
-                        std::fill_n(dst_row + kx * C, C, T(0));
-                    else
-                        std::memcpy(dst_row + kx * C, image + (y * W + x) * C, C * sizeof(T));
-                }
+    for (std::size_t r = row_begin; r < row_end; ++r) {
+        const T* image = in + r / (OH * OW) * H * W * C;
+        const std::size_t pixel = r % (OH * OW), oy = pixel / OW, ox = pixel % OW;
+        T* dst = cols + r * row;
+        for (std::size_t ky = 0; ky < K; ++ky) {
+            const std::ptrdiff_t y =
+                static_cast<std::ptrdiff_t>(oy * S + ky) - static_cast<std::ptrdiff_t>(PadTop);
+            T* dst_row = dst + ky * K * C;
+            if (y < 0 || y >= static_cast<std::ptrdiff_t>(H)) {
+                std::fill_n(dst_row, K * C, T(0));
+                continue;
+            }
+            const std::ptrdiff_t x0 =
+                static_cast<std::ptrdiff_t>(ox * S) - static_cast<std::ptrdiff_t>(PadLeft);
+            if (x0 >= 0 && x0 + static_cast<std::ptrdiff_t>(K) <= static_cast<std::ptrdiff_t>(W)) {
+                std::memcpy(dst_row, image + (y * W + x0) * C, K * C * sizeof(T));
+                continue;
+            }
+            for (std::size_t kx = 0; kx < K; ++kx) {
+                const std::ptrdiff_t x = x0 + static_cast<std::ptrdiff_t>(kx);
+                if (x < 0 || x >= static_cast<std::ptrdiff_t>(W))
+                    std::fill_n(dst_row + kx * C, C, T(0));
+                else
+                    std::memcpy(dst_row + kx * C, image + (y * W + x) * C, C * sizeof(T));
             }
         }
     }
@@ -116,13 +114,21 @@ struct bias_activation {
 };
 
 // C = act(op(A) op(B) + bias); activations over whole rows (softmax) get their own pass.
-template <class T, class Activation>
+// Depth > 0 states k at compile time for a plain row-major A (lda == k) and
+// B, which simd::gemm_fixed_depth then reads in place.
+template <class T, class Activation, std::size_t Depth = 0>
 void gemm_bias_activation(std::size_t m, std::size_t n, std::size_t k, const simd::gemm_operands<T>& g,
                           const T* bias) {
+    auto product = [&](const auto& finish) {
+        if constexpr (Depth > 0)
+            simd::gemm_fixed_depth<T, Depth>(m, n, g.a, g.b, g.ldb, g.c, g.ldc, false, finish);
+        else
+            simd::gemm(m, n, k, g, false, finish);
+    };
     if constexpr (Activation::elementwise) {
-        simd::gemm(m, n, k, g, false, bias_activation<T, Activation>{bias});
+        product(bias_activation<T, Activation>{bias});
     } else {
-        simd::gemm(m, n, k, g, false, bias_activation<T, identity>{bias});
+        product(bias_activation<T, identity>{bias});
         Activation::forward_inplace(g.c, m * n, n);
     }
 }
@@ -229,10 +235,10 @@ struct conv2d_layer : Penalties {
     static constexpr std::size_t param_count = weight_count + bias_count;
     // A 1x1 stride-1 convolution is already a matrix product over the input.
     static constexpr bool needs_columns = !(Kernel == 1 && Stride == 1);
-    // Splitting one image across threads pays from about a million
-    // multiply-adds: below that (conv1 of the reference network, 194k) the
-    // other core's cache misses on the shared output cost more than it saves.
-    static constexpr bool split_worthwhile = OH * OW >= 2 && OH * OW * patch * Filters >= 1'000'000;
+    // Sharing a forward pass between threads pays from about a million
+    // multiply-adds: below that (conv1 of the reference network, 194k per
+    // image) the other core's cache misses on the output cost more than it saves.
+    static constexpr std::size_t split_threshold = 1'000'000;
 
     // Columns are built for a few samples at a time and rebuilt in backward
     // rather than kept, so the workspace no longer grows with the batch (a
@@ -259,24 +265,20 @@ struct conv2d_layer : Penalties {
     const T* bias() const noexcept { return Bias ? params_ + weight_count : nullptr; }
 
     void forward(const T* in, T* out, std::size_t n, const pass_context<T>& ctx) const {
-        if (ctx.pool && n == 1 && split_worthwhile) {
-            // One image: each thread builds and multiplies its own share of output pixels.
-            constexpr std::size_t pixels = OH * OW;
-            const std::size_t parts = std::min(ctx.pool->size(), pixels);
+        const std::size_t rows = n * OH * OW;
+        // The executor offers its idle threads only for a batch too small to
+        // give each its own samples: then the threads share the output pixels.
+        if (ctx.pool && n <= chunk_samples && rows * patch * Filters >= split_threshold) {
+            const std::size_t parts = std::min(ctx.pool->size(), rows);
             auto share = [&](std::size_t part) {
-                const std::size_t p0 = part * pixels / parts, p1 = (part + 1) * pixels / parts;
-                const T* cols = in + p0 * patch;  // a 1x1 stride-1 kernel reads the input as it is
-                if constexpr (needs_columns) {
-                    im2col(in, ctx.workspace, 1, p0, p1);
-                    cols = ctx.workspace + p0 * patch;
-                }
-                multiply(cols, p1 - p0, out + p0 * Filters);
+                const std::size_t r0 = part * rows / parts, r1 = (part + 1) * rows / parts;
+                multiply(columns(in, r0, r1, ctx.workspace), r1 - r0, out + r0 * Filters);
             };
             ctx.pool->run(parts, std::cref(share));
             return;
         }
         for_each_chunk(n, [&](std::size_t first, std::size_t count) {
-            multiply(columns(in + first * In::size, count, ctx.workspace), count * OH * OW,
+            multiply(columns(in + first * In::size, 0, count * OH * OW, ctx.workspace), count * OH * OW,
                      out + first * out_shape::size);
         });
     }
@@ -294,7 +296,7 @@ struct conv2d_layer : Penalties {
         for_each_chunk(n, [&](std::size_t first, std::size_t count) {
             const std::size_t rows = count * OH * OW;
             const T* chunk_dout = dout + first * out_shape::size;
-            const T* cols = columns(in + first * In::size, count, ctx.workspace);
+            const T* cols = columns(in + first * In::size, 0, rows, ctx.workspace);
             // dW += cols^T dout: a reduction over every pixel of every sample.
             if constexpr (patch <= simd::detail::gemm_tile<T>::mr)
                 simd::gemm_transposed_a_few_rows<T, patch>(Filters, rows, cols, chunk_dout, Filters, dparams,
@@ -306,26 +308,17 @@ struct conv2d_layer : Penalties {
             // dcols = dout W^T, then scattered back onto the input pixels.
             T* chunk_din = din + first * In::size;
             T* dcols = needs_columns ? ctx.workspace : chunk_din;
-            if constexpr (Filters <= 512)
-                simd::gemm_fixed_depth<T, Filters>(rows, patch, chunk_dout, weights_t, patch, dcols, patch,
-                                                   false);
-            else
-                simd::gemm<T>(rows, patch, Filters,
-                              {chunk_dout, Filters, false, weights_t, patch, false, dcols, patch}, false);
+            simd::gemm_fixed_depth<T, Filters>(rows, patch, chunk_dout, weights_t, patch, dcols, patch,
+                                               false);
             if constexpr (needs_columns) col2im(dcols, chunk_din, count);
         });
     }
 
 private:
     // out = act(cols W + b) over `rows` output pixels, reading cols in place.
-    // Past ~512 the depth would stream a B panel too large for L2 per row tile.
     void multiply(const T* cols, std::size_t rows, T* out) const {
-        if constexpr (patch <= 512 && Activation::elementwise)
-            simd::gemm_fixed_depth<T, patch>(rows, Filters, cols, weights(), Filters, out, Filters, false,
-                                             detail::bias_activation<T, Activation>{bias()});
-        else
-            detail::gemm_bias_activation<T, Activation>(
-                rows, Filters, patch, {cols, patch, false, weights(), Filters, false, out, Filters}, bias());
+        detail::gemm_bias_activation<T, Activation, patch>(
+            rows, Filters, patch, {cols, patch, false, weights(), Filters, false, out, Filters}, bias());
     }
 
     template <class F>
@@ -333,16 +326,13 @@ private:
         const std::size_t step = needs_columns ? chunk_samples : n;
         for (std::size_t first = 0; first < n; first += step) f(first, std::min(step, n - first));
     }
-    // The im2col rows of `count` samples, or the input itself for 1x1 stride-1 kernels.
-    static const T* columns(const T* in, std::size_t count, T* workspace) {
-        if constexpr (!needs_columns) return in;
-        im2col(in, workspace, count);
-        return workspace;
-    }
-    static void im2col(const T* in, T* cols, std::size_t n, std::size_t pixel_begin = 0,
-                       std::size_t pixel_end = OH * OW) {
+    // Rows [row_begin, row_end) of the im2col matrix of the images at `in`,
+    // or the input itself for 1x1 stride-1 kernels, whose pixels are its rows.
+    static const T* columns(const T* in, std::size_t row_begin, std::size_t row_end, T* workspace) {
+        if constexpr (!needs_columns) return in + row_begin * patch;
         detail::im2col<T, H, W, C, Kernel, Stride, OH, OW, rows_axis::pad_before, cols_axis::pad_before>(
-            in, cols, n, pixel_begin, pixel_end);
+            in, workspace, row_begin, row_end);
+        return workspace + row_begin * patch;
     }
     static void col2im(const T* cols, T* in, std::size_t n) {
         detail::col2im<T, H, W, C, Kernel, Stride, OH, OW, rows_axis::pad_before, cols_axis::pad_before>(

@@ -49,7 +49,9 @@ struct dense_layer : Penalties {
 
     void forward(const T* in, T* out, std::size_t n, const pass_context<T>& ctx) const {
         if constexpr (split_worthwhile) {
-            if (ctx.pool && n < 8) {  // a few samples: split the units, each thread streams its share of W
+            // The executor offers its idle threads only for a batch too small to give
+            // each its own samples: then each streams its share of the units' weights.
+            if (ctx.pool) {
                 constexpr std::size_t nr = simd::detail::gemm_tile<T>::nr;
                 const std::size_t parts = std::min(ctx.pool->size(), Units / nr);
                 auto share = [&](std::size_t part) {

@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <initializer_list>
+#include <type_traits>
 
 #include "../core/aligned_buffer.hpp"
 #include "../core/simd.hpp"
@@ -171,36 +173,39 @@ inline void micro_kernel(std::size_t kc, const T* __restrict a, std::size_t a_st
         }
 }
 
-// The smallest kernel that covers `rows` (of 1, 2, 4, 8 and the full MR).
+// Row counts with a kernel of their own: a tile runs the smallest that covers it.
+template <class T>
+constexpr std::size_t kernel_rows(std::size_t rows) {
+    constexpr std::size_t mr = gemm_tile<T>::mr;
+    for (std::size_t k : {1, 2, 4, 8})
+        if (k < mr && rows <= k) return k;
+    return mr;
+}
+
 template <class T, class Finish, std::size_t Depth = 0>
 inline void micro_kernel_for_rows(std::size_t kc, const T* a, std::size_t a_step, const T* b,
                                   std::size_t b_step, T* c, std::size_t ldc, std::size_t rows,
                                   std::size_t cols, bool accumulate, std::size_t first_col, bool last,
                                   const Finish& finish) {
+    auto run = [&]<std::size_t MR>(std::integral_constant<std::size_t, MR>) {
+        micro_kernel<T, MR, Finish, Depth>(kc, a, a_step, b, b_step, c, ldc, rows, cols, accumulate,
+                                           first_col, last, finish);
+    };
     constexpr std::size_t mr = gemm_tile<T>::mr;
-    if (rows == mr)
-        micro_kernel<T, mr, Finish, Depth>(kc, a, a_step, b, b_step, c, ldc, rows, cols, accumulate,
-                                           first_col, last, finish);
-    else if (rows == 1)
-        micro_kernel<T, 1, Finish, Depth>(kc, a, a_step, b, b_step, c, ldc, rows, cols, accumulate, first_col,
-                                          last, finish);
-    else if (rows <= 2)
-        micro_kernel<T, 2, Finish, Depth>(kc, a, a_step, b, b_step, c, ldc, rows, cols, accumulate, first_col,
-                                          last, finish);
-    else if (rows <= 4)
-        micro_kernel<T, 4, Finish, Depth>(kc, a, a_step, b, b_step, c, ldc, rows, cols, accumulate, first_col,
-                                          last, finish);
-    else if constexpr (mr > 8) {
-        if (rows <= 8)
-            micro_kernel<T, 8, Finish, Depth>(kc, a, a_step, b, b_step, c, ldc, rows, cols, accumulate,
-                                              first_col, last, finish);
-        else
-            micro_kernel<T, mr, Finish, Depth>(kc, a, a_step, b, b_step, c, ldc, rows, cols, accumulate,
-                                               first_col, last, finish);
-    } else {
-        micro_kernel<T, mr, Finish, Depth>(kc, a, a_step, b, b_step, c, ldc, rows, cols, accumulate,
-                                           first_col, last, finish);
+    switch (kernel_rows<T>(rows)) {
+        case 1:
+            return run(std::integral_constant<std::size_t, 1>{});
+        case 2:
+            return run(std::integral_constant<std::size_t, 2>{});
+        case 4:
+            return run(std::integral_constant<std::size_t, 4>{});
+        case 8:
+            if constexpr (mr > 8) return run(std::integral_constant<std::size_t, 8>{});
+            break;
+        default:
+            break;
     }
+    run(std::integral_constant<std::size_t, mr>{});
 }
 
 // One or two rows of C (a sample or two through a dense layer): B is read
@@ -333,36 +338,44 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const gemm_operands<T>& g
     }
 }
 
+// Past this depth a fixed-depth tile would stream a B panel too large for L2
+// once per row tile; gemm's depth blocking takes over.
+inline constexpr std::size_t max_fixed_depth = 512;
+
 // C = A B (or C += A B) for a depth known at compile time, with A row-major
 // and read in place (lda == Depth) and B in place: nothing is packed, and
 // every A address is a constant offset from the tile's first row. This is
 // how convolutions multiply their im2col rows: packing A cost as much as the
 // arithmetic at depth 9 and ~25% at depth 288 (3x3x32). Falls back to gemm
-// when n is not a whole number of register tiles.
+// past max_fixed_depth or when n is not a whole number of register tiles.
 template <class T, std::size_t Depth, class Finish = no_finish>
 void gemm_fixed_depth(std::size_t m, std::size_t n, const T* a, const T* b, std::size_t ldb, T* c,
                       std::size_t ldc, bool accumulate, const Finish& finish = {}) {
     constexpr std::size_t mr = detail::gemm_tile<T>::mr, nr = detail::gemm_tile<T>::nr;
-    static_assert(Depth >= 1 && mr * Depth * sizeof(T) <= 64 * 1024,
-                  "gemm_fixed_depth: depth too large for an in-place tile; use gemm");
-    if (n % nr != 0) {
+    static_assert(Depth >= 1, "gemm_fixed_depth: depth must be at least 1");
+    if constexpr (Depth > max_fixed_depth) {
         gemm<T>(m, n, Depth, {a, Depth, false, b, ldb, false, c, ldc}, accumulate, finish);
-        return;
-    }
-    for (std::size_t i0 = 0; i0 < m; i0 += mr) {
-        const std::size_t rows = std::min(mr, m - i0);
-        const T* a_rows = a + i0 * Depth;
-        // The kernel reads as many rows as it computes: a ragged last block
-        // that no kernel size matches is copied out, zero-padded, so the
-        // read stays inside A.
-        alignas(64) T padded[mr * Depth];
-        if (!(rows == mr || rows == 1 || rows == 2 || rows == 4 || (rows == 8 && mr > 8))) {
-            std::fill(std::copy_n(a_rows, rows * Depth, padded), padded + mr * Depth, T(0));
-            a_rows = padded;
+    } else {
+        if (n % nr != 0) {
+            gemm<T>(m, n, Depth, {a, Depth, false, b, ldb, false, c, ldc}, accumulate, finish);
+            return;
         }
-        for (std::size_t j0 = 0; j0 < n; j0 += nr)
-            detail::micro_kernel_for_rows<T, Finish, Depth>(Depth, a_rows, 0, b + j0, ldb, c + i0 * ldc + j0,
-                                                            ldc, rows, nr, accumulate, j0, true, finish);
+        for (std::size_t i0 = 0; i0 < m; i0 += mr) {
+            const std::size_t rows = std::min(mr, m - i0);
+            const T* a_rows = a + i0 * Depth;
+            // The kernel reads as many rows as it computes: a ragged last block
+            // that no kernel size matches is copied out, zero-padded, so the
+            // read stays inside A.
+            alignas(64) T padded[mr * Depth];
+            if (detail::kernel_rows<T>(rows) != rows) {
+                std::fill(std::copy_n(a_rows, rows * Depth, padded), padded + mr * Depth, T(0));
+                a_rows = padded;
+            }
+            for (std::size_t j0 = 0; j0 < n; j0 += nr)
+                detail::micro_kernel_for_rows<T, Finish, Depth>(Depth, a_rows, 0, b + j0, ldb,
+                                                                c + i0 * ldc + j0, ldc, rows, nr, accumulate,
+                                                                j0, true, finish);
+        }
     }
 }
 

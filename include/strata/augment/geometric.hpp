@@ -12,19 +12,30 @@
 
 namespace strata::augment {
 
-// Angle uniform in [-degrees, degrees]; positive turns counter-clockwise.
-class random_rotation {
+namespace detail {
+// An angle drawn uniformly in [-degrees, degrees]; each transform states its
+// own limit and the affine map the angle makes.
+template <affine (*Map)(double)>
+class symmetric_angle {
 public:
-    explicit random_rotation(double degrees)
-        : degrees_(
-              detail::require_range(degrees, 0, 180, false, "random_rotation", "degrees", "in [0, 180]")) {}
+    symmetric_angle(double degrees, double limit, bool limit_excluded, const char* transform,
+                    const char* expected)
+        : degrees_(require_range(degrees, 0, limit, limit_excluded, transform, "degrees", expected)) {}
 
     double degrees() const noexcept { return degrees_; }
     double draw(rng& r) const noexcept { return r.uniform(-degrees_, degrees_); }
-    affine map(rng& r, image_shape) const noexcept { return affine::rotation(draw(r)); }
+    affine map(rng& r, image_shape) const noexcept { return Map(draw(r)); }
 
 private:
     double degrees_;
+};
+}  // namespace detail
+
+// Angle uniform in [-degrees, degrees]; positive turns counter-clockwise.
+class random_rotation : public detail::symmetric_angle<&affine::rotation> {
+public:
+    explicit random_rotation(double degrees)
+        : symmetric_angle(degrees, 180, false, "random_rotation", "in [0, 180]") {}
 };
 
 // Content moves by dx uniform in [-width * W, width * W] pixels (W the image
@@ -80,17 +91,10 @@ private:
 };
 
 // Shear angle uniform in [-degrees, degrees], ImageDataGenerator's matrix.
-class random_shear {
+class random_shear : public detail::symmetric_angle<&affine::shear> {
 public:
     explicit random_shear(double degrees)
-        : degrees_(detail::require_range(degrees, 0, 90, true, "random_shear", "degrees", "in [0, 90)")) {}
-
-    double degrees() const noexcept { return degrees_; }
-    double draw(rng& r) const noexcept { return r.uniform(-degrees_, degrees_); }
-    affine map(rng& r, image_shape) const noexcept { return affine::shear(draw(r)); }
-
-private:
-    double degrees_;
+        : symmetric_angle(degrees, 90, true, "random_shear", "in [0, 90)") {}
 };
 
 // Keras' zoom factor in [1 - range, 1 + range] (below 1 enlarges). One range

@@ -32,10 +32,11 @@ class StrataConan(ConanFile):
         basic_layout(self, src_folder=".")
 
     def requirements(self):
-        # Ranges cover Debian bookworm (xtensor 0.24.3 with xsimd 8.1) and
-        # ConanCenter (xtensor 0.24.7 with xsimd 13); core/simd.hpp bridges xsimd.
-        self.requires("xtensor/[>=0.24.3 <0.25]", transitive_headers=True)
-        self.requires("xsimd/[>=8.1.0 <14]", transitive_headers=True)
+        # The whole suite passes on Debian bookworm's xtensor 0.24.3 with xsimd 8.1 and
+        # on xtensor 0.24.7/0.25.0 with xsimd 12.1, 13.0 and 14.0; core/simd.hpp bridges
+        # xsimd. xtensor 0.26 moved its headers, so it stays out.
+        self.requires("xtensor/[>=0.24.3 <0.26]", transitive_headers=True)
+        self.requires("xsimd/[>=8.1.0 <15]", transitive_headers=True)
         # data/idx.hpp reads gzipped IDX files.
         self.requires("zlib/[>=1.2.11 <2]", transitive_headers=True)
 

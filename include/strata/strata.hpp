@@ -12,6 +12,7 @@
 #include "data/dataset.hpp"
 #include "data/fashion_mnist.hpp"
 #include "data/idx.hpp"
+#include "data/npy.hpp"
 #include "init/initializers.hpp"
 #include "layers/activation.hpp"
 #include "layers/avg_pool.hpp"

@@ -295,6 +295,41 @@ TEST_CASE("read_idx: trailing bytes after the declared data are rejected") {
     }
 }
 
+TEST_CASE("read_idx: anything after a complete gzip stream is rejected") {
+    temp_dir dir;
+    const bytes idx = idx_bytes(0x08, {2, 3}, pseudo_random(6));
+    const fs::path single = dir / "single.gz";
+    write_gz(single, idx);
+    const bytes z = read_file(single);
+    SUBCASE("junk after the gzip trailer") {
+        bytes junk = z;
+        junk.insert(junk.end(), {'j', 'u', 'n', 'k', '\n'});
+        const fs::path gz = dir / "junk.gz";
+        write_raw(gz, junk);
+        const auto msg = error_of([&] { read_idx(gz); });
+        CHECK_HAS(msg, gz.string());
+        CHECK_HAS(msg, "gzip: expected the file to end with its gzip stream, found 5 more bytes after it");
+    }
+    SUBCASE("the same download concatenated twice") {
+        bytes twice = z;
+        twice.insert(twice.end(), z.begin(), z.end());
+        const fs::path gz = dir / "twice.gz";
+        write_raw(gz, twice);
+        const auto msg = error_of([&] { read_idx(gz); });
+        CHECK_HAS(msg, gz.string());
+        CHECK_HAS(msg, "found " + std::to_string(z.size()) + " more bytes after it (a second gzip stream");
+    }
+    SUBCASE("one zero byte of padding") {
+        bytes padded = z;
+        padded.push_back(0);
+        const fs::path gz = dir / "padded.gz";
+        write_raw(gz, padded);
+        const auto msg = error_of([&] { read_idx(gz); });
+        CHECK_HAS(msg, "found 1 more byte after it");
+    }
+    CHECK(read_idx(single).data == bytes(idx.begin() + 12, idx.end()));
+}
+
 TEST_CASE("read_idx: corrupt gzip streams") {
     temp_dir dir;
     SUBCASE("bytes flipped in the middle of the real labels .gz") {

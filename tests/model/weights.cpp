@@ -111,6 +111,99 @@ TEST_CASE(
     CHECK(params_of(net) == before);
 }
 
+namespace {
+// An .npy file of float32 values with the given header text, length-prefixed as version major.0.
+void write_npy(const std::filesystem::path& file, const std::string& header, const std::vector<float>& values,
+               int major = 1, int minor = 0) {
+    std::ofstream out(file, std::ios::binary);
+    out.write("\x93NUMPY", 6);
+    out.put(static_cast<char>(major));
+    out.put(static_cast<char>(minor));
+    const std::size_t len = header.size();
+    for (int b = 0; b < (major == 1 ? 2 : 4); ++b) out.put(static_cast<char>((len >> (8 * b)) & 0xff));
+    out.write(header.data(), static_cast<std::streamsize>(len));
+    out.write(reinterpret_cast<const char*>(values.data()), static_cast<std::streamsize>(values.size() * 4));
+}
+std::string padded(std::string dict, std::size_t preamble = 10) {
+    dict.append((64 - (preamble + dict.size() + 1) % 64) % 64, ' ');
+    return dict + '\n';
+}
+}  // namespace
+
+// Each header below was tried with numpy.load (numpy 1.24.2): the accepted ones
+// load there, the refused ones raise ValueError there too.
+TEST_CASE(".npy headers follow numpy's rules") {
+    temp_dir dir;
+    const auto file = dir / "t.npy";
+    const std::vector<float> values{1, 2, 3, 4, 5, 6};
+    auto load = [&] {
+        std::vector<float> out(6);
+        st::detail::load_tensor(file, "t", {2, 3}, out.data());
+        return out;
+    };
+    for (const std::string accepted : {
+             "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
+             "{\"shape\": (2, 3), \"fortran_order\": False, \"descr\": \"<f4\"}",
+             "{'descr':'<f4','fortran_order':False,'shape':(2,3,)}",
+             "  {'descr': '<f4',\n 'fortran_order': False,\n 'shape': (2, 3)}  \t\r\n",
+             "{'descr': '<f4', 'fortran_order': False, 'shape': (2L, 3L), }",  // Python 2's longs
+             "{'descr': '<f4', # a comment\n 'fortran_order': False, 'shape': (2, 3), }",
+         }) {
+        CAPTURE(accepted);
+        write_npy(file, padded(accepted), values);
+        CHECK(load() == values);
+    }
+    write_npy(file, padded("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 12), values, 2);
+    CHECK(load() == values);
+
+    struct refused {
+        std::string header, message;
+    };
+    for (const auto& [header, message] : std::vector<refused>{
+             {padded("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }") + "junk\n", "after the dict"},
+             {padded("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }x"), "after the dict"},
+             {padded("{'descr': '<f4', 'fortran_order': 0, 'shape': (2, 3), }"), "True or False"},
+             {padded("{'descr': '<f4', 'fortran_order': Fals, 'shape': (2, 3), }"), "True or False"},
+             {padded("{'descr': '<f4', 'fortran_order': Falsey, 'shape': (2, 3), }"), "True or False"},
+             {padded("{'descr': '<f4', 'fortran_order': 'False', 'shape': (2, 3), }"), "True or False"},
+             {padded("{'descr': '<f4', 'shape': (2, 3), }"), "no 'fortran_order' key"},
+             {padded("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'extra': 1}"), "unexpected key 'extra'"},
+             {padded("{'descr': '<f4', 'fortran_order': False, 'shape': [2, 3], }"), "must be a tuple"},
+             {padded("{'descr': '<f4', 'fortran_order': False, 'shape': (6), }"), "is an integer, not a tuple"},
+             {padded("{'descr': '<f4', 'fortran_order': False, 'shape': (2, -3), }"), "non-negative integers"},
+             {padded("{'descr': '<f4', 'fortran_order': False, 'shape': (02, 3), }"), "leading zero"},
+             {padded("{'descr': '<f4' 'fortran_order': False, 'shape': (2, 3), }"), "expected ',' or '}'"},
+             {padded("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), "), "ends inside the dict"},
+             {padded("['descr', '<f4']"), "dict literal"},
+         }) {
+        CAPTURE(header);
+        write_npy(file, header, values);
+        const auto msg = data_error_of(load);
+        CHECK(msg.find("tensor t (") != std::string::npos);
+        CHECK(msg.find(message) != std::string::npos);
+    }
+    write_npy(file, padded("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"), values, 1, 1);
+    CHECK(data_error_of(load).find("unsupported .npy version 1.1") != std::string::npos);
+    write_npy(file, padded("{'descr': '<f4', 'fortran_order': False, 'shape': (2L, 3), }", 12), values, 3);
+    CHECK(data_error_of(load).find("expected ',' or ')' in 'shape'") != std::string::npos);  // longs: versions 1, 2 only
+}
+
+TEST_CASE("non-finite weights are refused unless the caller allows them") {
+    temp_dir dir;
+    net_t saved{st::seed{4}};
+    saved.layer<4>().bias()[1] = std::nanf("");
+    st::save_weights(saved, dir.path);
+    net_t net{st::seed{5}};
+    const auto before = params_of(net);
+    const auto msg = data_error_of([&] { st::load_weights(net, dir.path); });
+    CHECK(msg.find("tensor 4_dense.bias") != std::string::npos);
+    CHECK(msg.find("value 1 is nan") != std::string::npos);
+    CHECK(msg.find("non_finite_values::allow") != std::string::npos);
+    CHECK(params_of(net) == before);
+    st::load_weights(net, dir.path, st::weight_layout::strata, st::non_finite_values::allow);
+    CHECK(std::isnan(net.layer<4>().bias()[1]));
+}
+
 TEST_CASE("float64 files load into a float network") {
     temp_dir dir;
     using dnet = st::basic_sequential<double, st::input<6, 6, 2>, st::conv2d<3, 3, st::relu>, st::max_pool<2>,

@@ -1,12 +1,19 @@
 # Installs strata from BUILD_DIR into a temporary prefix, then configures,
-# builds and runs test_package/ against that prefix alone.
+# builds and runs test_package/ against that prefix, ahead of the build's own
+# CMAKE_PREFIX_PATH (PREFIX_PATH, '|'-separated), so the consumer sees the same
+# xtensor/xsimd headers the build was configured with.
 set(prefix ${WORK_DIR}/prefix)
+set(search_path ${prefix})
+if(PREFIX_PATH)
+  string(REPLACE "|" ";" forwarded "${PREFIX_PATH}")
+  list(APPEND search_path ${forwarded})
+endif()
 file(REMOVE_RECURSE ${WORK_DIR})
 execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix} RESULT_VARIABLE rc)
 if(rc)
   message(FATAL_ERROR "cmake --install failed")
 endif()
-execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/build -DCMAKE_PREFIX_PATH=${prefix}
+execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/build "-DCMAKE_PREFIX_PATH=${search_path}"
                         -DCMAKE_BUILD_TYPE=Release RESULT_VARIABLE rc)
 if(rc)
   message(FATAL_ERROR "configuring the consumer against the installed strata failed")

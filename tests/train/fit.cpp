@@ -101,17 +101,98 @@ TEST_CASE("a diverging fit stops with a clear message and keeps finite weights")
     for (float p : net.parameters()) CHECK(std::isfinite(p));
 }
 
-TEST_CASE("NaN in the data stops training before the weights change") {
+TEST_CASE("non-finite input values are refused by fit, evaluate and predict, naming the sample") {
     linear_net net{st::seed{1}};
     auto d = linear_data(64);
-    d.x.data()[10] = std::nanf("");
+    const auto clean = d;
+    d.x.data()[2 * 37 + 1] = std::nanf("");  // sample 37, second value
     const std::vector<float> initial(net.parameters().begin(), net.parameters().end());
-    const auto h = st::fit(net, d, st::loss::mean_squared_error{}, st::optim::sgd{.lr = 0.1}, st::epochs{3},
-                           st::batch_size{64});
-    CHECK(h.stopped_early());
-    CHECK(h.epochs.empty());
-    CHECK(h.stop_reason.find("epoch 1, batch 1") != std::string::npos);
+    const st::loss::mean_squared_error mse;
+    CHECK_THROWS_WITH_AS(st::fit(net, d, mse, st::optim::sgd{.lr = 0.1}, st::epochs{3}),
+                         doctest::Contains("fit: sample 37 has a non-finite value (nan) at position 1 of its 2"),
+                         st::usage_error);
     CHECK(std::equal(initial.begin(), initial.end(), net.parameters().begin()));
+    CHECK_THROWS_WITH_AS(st::fit(net, clean, mse, st::optim::sgd{.lr = 0.1}, st::validation{d}),
+                         doctest::Contains("fit (validation data): sample 37 has a non-finite value"),
+                         st::usage_error);
+    d.x.data()[2 * 37 + 1] = -INFINITY;
+    CHECK_THROWS_WITH_AS(st::evaluate(net, d, mse), doctest::Contains("evaluate: sample 37 has a non-finite value (-inf)"),
+                         st::usage_error);
+    CHECK_THROWS_WITH_AS(st::predict(net, d.x), doctest::Contains("predict: sample 37 has a non-finite value (-inf)"),
+                         st::usage_error);
+    // One bad value among many, past the vector width and in the scalar tail.
+    using wide_net = st::sequential<st::input<5, 7, 3>, st::flatten, st::dense<2>>;
+    wide_net wide{st::seed{1}};
+    for (std::size_t position : {0u, 17u, 104u}) {
+        xt::xtensor<float, 4> x = xt::zeros<float>({4, 5, 7, 3});
+        x.data()[3 * 105 + position] = INFINITY;
+        CHECK_THROWS_WITH_AS(st::predict(wide, x),
+                             doctest::Contains(("sample 3 has a non-finite value (inf) at position " +
+                                                std::to_string(position) + " ")
+                                                   .c_str()),
+                             st::usage_error);
+    }
+    CHECK(st::predict(wide, xt::xtensor<float, 4>(xt::zeros<float>({4, 5, 7, 3}))).shape()[0] == 4);
+}
+
+TEST_CASE("images and targets of different counts are refused before anything reads them") {
+    linear_net net{st::seed{1}};
+    const st::loss::mean_squared_error mse;
+    const st::optim::sgd sgd{.lr = 0.1};
+    auto with_targets = [](std::size_t images, std::size_t targets) {
+        auto d = linear_data(images);
+        d.y = xt::xtensor<float, 2>(xt::zeros<float>({targets, std::size_t{1}}));
+        return d;
+    };
+    const auto fewer = with_targets(64, 32), more = with_targets(32, 64), good = linear_data(32);
+    CHECK_THROWS_WITH_AS(st::fit(net, fewer, mse, sgd),
+                         doctest::Contains("fit: the data set has 64 samples in x but 32 target rows in y"),
+                         st::usage_error);
+    CHECK_THROWS_WITH_AS(st::fit(net, more, mse, sgd),
+                         doctest::Contains("fit: the data set has 32 samples in x but 64 target rows in y"),
+                         st::usage_error);
+    CHECK_THROWS_WITH_AS(st::fit(net, good, mse, sgd, st::validation{fewer}),
+                         doctest::Contains("fit (validation data): the data set has 64 samples in x but 32"),
+                         st::usage_error);
+    CHECK_THROWS_WITH_AS(st::evaluate(net, more, mse),
+                         doctest::Contains("evaluate: the data set has 32 samples in x but 64 target rows"),
+                         st::usage_error);
+    // The class loss's label check used to run first and read past the labels.
+    reference_net classifier;
+    auto images = st::data::take(fashion().test, 64);
+    images.y = xt::xtensor<float, 2>(xt::view(images.y, xt::range(0, 32), xt::all()));
+    CHECK_THROWS_WITH_AS(st::fit(classifier, images, logits_loss, st::optim::adam{}),
+                         doctest::Contains("64 samples in x but 32 target rows in y"), st::usage_error);
+}
+
+namespace {
+// Gives the base rate, then `bad` from step `from` on: a user schedule gone wrong.
+struct breaks_at_step {
+    std::size_t from;
+    double bad;
+    double learning_rate(const st::schedule_point& p) const { return p.step >= from ? bad : p.base_lr; }
+};
+}  // namespace
+
+TEST_CASE("a learning rate that turns NaN, infinite or negative stops training with the last good weights") {
+    const auto d = linear_data(64);
+    for (const double bad : {double(NAN), double(INFINITY), -0.01}) {
+        CAPTURE(bad);
+        linear_net net{st::seed{1}}, reference{st::seed{1}};
+        // Steps 0..4 run at the base rate; the schedule breaks at step 5 (epoch 2, batch 2).
+        const auto h = st::fit(net, d, st::loss::mean_squared_error{}, st::optim::sgd{.lr = 0.05}, st::epochs{3},
+                               st::batch_size{16}, breaks_at_step{5, bad});
+        REQUIRE(h.stopped_early());
+        CHECK(h.stop_reason.find("epoch 2, batch 2: the learning rate is") != std::string::npos);
+        CHECK(h.stop_reason.find("at step 5") != std::string::npos);
+        CHECK(h.stop_reason.find("The schedule must give a finite rate >= 0") != std::string::npos);
+        CHECK(h.epochs.size() == 1);
+        // Five steps, then plain SGD at rate 0 changes nothing: the weights before the bad step.
+        st::fit(reference, d, st::loss::mean_squared_error{}, st::optim::sgd{.lr = 0.05}, st::epochs{3},
+                st::batch_size{16}, breaks_at_step{5, 0.0});
+        CHECK(std::equal(net.parameters().begin(), net.parameters().end(), reference.parameters().begin()));
+        for (float p : net.parameters()) CHECK(std::isfinite(p));
+    }
 }
 
 TEST_CASE("fit reports data that does not fit the network") {

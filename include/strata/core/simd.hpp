@@ -132,4 +132,19 @@ inline void transform(const T* a, const T* b, T* out, std::size_t n, F f) noexce
     for (; i < n; ++i) out[i] = f(a[i], b[i]);
 }
 
+// True when none of n values is NaN or infinite. v * 0 is 0 for finite v and
+// NaN otherwise; summing in vector lanes keeps the scan at memory speed,
+// where a scalar float sum is bound by the add's latency.
+template <class T>
+inline bool all_finite(const T* p, std::size_t n) noexcept {
+    constexpr std::size_t w = width<T>;
+    const batch<T> zero(T(0));
+    batch<T> probe(T(0));
+    std::size_t i = 0;
+    for (; i + w <= n; i += w) probe = fma(load(p + i), zero, probe);
+    T tail = 0;
+    for (; i < n; ++i) tail += p[i] * T(0);
+    return reduce_add(probe) + tail == T(0);
+}
+
 }  // namespace strata::simd

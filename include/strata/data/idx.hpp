@@ -70,79 +70,112 @@ inline std::string_view idx_type_name(unsigned type) {
     }
 }
 
-// Wraps gzFile so that short reads and zlib errors become data_errors with the file's name.
+// Reads a file, inflating it when it starts with the gzip magic, and turns
+// short reads and zlib errors into data_errors with the file's name. zlib's
+// gzread is not used: it silently skips anything after the first gzip stream,
+// and a concatenated or corrupted download must be reported instead.
 class gz_reader {
 public:
-    explicit gz_reader(const std::filesystem::path& file) : file_(file) {
+    explicit gz_reader(const std::filesystem::path& file) : file_(file), buffer_(256 * 1024) {
         errno = 0;
-        handle_ = gzopen(file.c_str(), "rb");
+        handle_ = std::fopen(file.c_str(), "rb");
         if (handle_ == nullptr) {
-            idx_fail(file_, "open",
-                     std::string("cannot open: ") + (errno != 0 ? std::strerror(errno) : "out of memory"));
+            idx_fail(file_, "open", std::string("cannot open: ") + (errno != 0 ? std::strerror(errno) : "unknown error"));
         }
-        gzbuffer(handle_, 256 * 1024);  // the 8 KiB default makes large files noticeably slower
+        refill();
+        gzip_ = stream_.avail_in >= 2 && buffer_[0] == 0x1F && buffer_[1] == 0x8B;
+        if (gzip_ && inflateInit2(&stream_, 16 + MAX_WBITS) != Z_OK) {  // 16: gzip wrapper only
+            std::fclose(handle_);
+            idx_fail(file_, "gzip", "cannot start zlib: out of memory");
+        }
     }
     gz_reader(const gz_reader&) = delete;
     gz_reader& operator=(const gz_reader&) = delete;
-    ~gz_reader() { gzclose(handle_); }
+    ~gz_reader() {
+        if (gzip_) inflateEnd(&stream_);
+        std::fclose(handle_);
+    }
 
     // Reads up to n bytes; fewer only at the end of the data. Throws on read or gzip errors.
     std::size_t read(void* dst, std::size_t n) {
         auto* out = static_cast<unsigned char*>(dst);
         std::size_t got = 0;
-        while (got < n) {
-            const auto want = static_cast<unsigned>(std::min<std::size_t>(n - got, std::size_t{1} << 20));
-            const int r = gzread(handle_, out + got, want);
-            if (r < 0) {
-                throw_stream_error();
-            }
-            if (r == 0) {
+        while (got < n && !at_end_) {
+            if (stream_.avail_in == 0 && !refill()) {
+                at_end_ = true;
+                truncated_gzip_ = gzip_;
                 break;
             }
-            got += static_cast<std::size_t>(r);
-        }
-        if (got < n) {
-            // Z_BUF_ERROR is zlib's "gzip stream ends early"; anything else left over is a real error.
-            int err = Z_OK;
-            gzerror(handle_, &err);
-            if (err != Z_OK && err != Z_BUF_ERROR) {
-                throw_stream_error();
+            const auto want = static_cast<uInt>(std::min<std::size_t>(n - got, std::size_t{1} << 30));
+            if (!gzip_) {
+                const auto take = std::min<uInt>(want, stream_.avail_in);
+                std::memcpy(out + got, stream_.next_in, take);
+                stream_.next_in += take;
+                stream_.avail_in -= take;
+                got += take;
+                continue;
             }
-            truncated_gzip_ = err == Z_BUF_ERROR;
+            stream_.next_out = out + got;
+            stream_.avail_out = want;
+            const int r = inflate(&stream_, Z_NO_FLUSH);
+            got += want - stream_.avail_out;
+            if (r == Z_STREAM_END) {
+                at_end_ = true;
+                reject_trailing_bytes();
+            } else if (r != Z_OK && r != Z_BUF_ERROR) {
+                idx_fail(file_, "gzip",
+                         std::string("corrupt gzip stream: ") + (stream_.msg ? stream_.msg : zError(r)));
+            }
         }
         return got;
+    }
+
+    // Reads and discards the rest of the data; how many bytes that was.
+    std::size_t skip_rest() {
+        unsigned char scratch[4096];
+        std::size_t skipped = 0;
+        while (const std::size_t got = read(scratch, sizeof scratch)) skipped += got;
+        return skipped;
     }
 
     bool gzip_truncated() const noexcept { return truncated_gzip_; }
 
     // " (gzip stream ends early: ...)" after a short read of a cut .gz file, else "".
     std::string short_read_note() const {
-        return truncated_gzip_ ? " (gzip stream ends early: " + zlib_message() + ")" : std::string();
-    }
-
-    [[noreturn]] void throw_stream_error() const {
-        int err = Z_OK;
-        gzerror(handle_, &err);
-        if (err == Z_ERRNO) {
-            idx_fail(file_, "read", std::string("read failed: ") + std::strerror(errno));
-        }
-        idx_fail(file_, "gzip", "corrupt gzip stream: " + zlib_message());
+        return truncated_gzip_ ? " (gzip stream ends early: unexpected end of file)" : std::string();
     }
 
 private:
-    // gzerror prefixes its message with the path, which our own message already names.
-    std::string zlib_message() const {
-        int err = Z_OK;
-        std::string msg = gzerror(handle_, &err);
-        const std::string prefix = file_.string() + ": ";
-        if (msg.compare(0, prefix.size(), prefix) == 0) {
-            msg.erase(0, prefix.size());
+    // False at the end of the file.
+    bool refill() {
+        const std::size_t got = std::fread(buffer_.data(), 1, buffer_.size(), handle_);
+        if (got == 0 && std::ferror(handle_)) {
+            idx_fail(file_, "read", std::string("read failed: ") + std::strerror(errno));
         }
-        return msg;
+        stream_.next_in = buffer_.data();
+        stream_.avail_in = static_cast<uInt>(got);
+        return got > 0;
+    }
+
+    void reject_trailing_bytes() {
+        if (stream_.avail_in == 0) refill();
+        const bool another = stream_.avail_in >= 2 && stream_.next_in[0] == 0x1F && stream_.next_in[1] == 0x8B;
+        std::size_t extra = stream_.avail_in;
+        while (extra > 0 && refill()) extra += stream_.avail_in;
+        if (extra > 0) {
+            idx_fail(file_, "gzip",
+                     "expected the file to end with its gzip stream, found " + std::to_string(extra) +
+                         (extra == 1 ? " more byte" : " more bytes") + " after it (" + (another ? "a second gzip stream; " : "") +
+                         "a concatenated or corrupted download?)");
+        }
     }
 
     std::filesystem::path file_;
-    gzFile handle_ = nullptr;
+    std::FILE* handle_ = nullptr;
+    std::vector<unsigned char> buffer_;
+    z_stream stream_{};
+    bool gzip_ = false;
+    bool at_end_ = false;
     bool truncated_gzip_ = false;
 };
 
@@ -243,12 +276,13 @@ inline idx_array read_idx(const std::filesystem::path& file) {
         }
     }
 
-    // Reading past the end also makes zlib verify the gzip CRC and length trailer.
-    unsigned char extra;
-    if (in.read(&extra, 1) != 0) {
+    // Reading to the end also makes zlib verify the gzip CRC and length trailer
+    // (a corrupt stream is reported as such, not as extra data) and shows
+    // anything that follows the gzip stream.
+    if (const std::size_t extra = in.skip_rest(); extra != 0) {
         idx_fail(file, "data",
-                 "expected exactly " + std::to_string(total) +
-                     " bytes of data after the header, found trailing bytes");
+                 "expected exactly " + std::to_string(total) + " bytes of data after the header, found trailing bytes (" +
+                     std::to_string(extra) + " more)");
     }
     if (in.gzip_truncated()) {
         idx_fail(file, "gzip",

@@ -19,16 +19,6 @@
 
 namespace strata {
 
-namespace detail {
-template <class T>
-bool all_finite(std::span<const T> values) {
-    // x * 0 is 0 for finite x and NaN for Inf or NaN; a sum keeps the loop vectorisable.
-    T probe = 0;
-    for (T v : values) probe += v * T(0);
-    return probe == T(0);
-}
-}  // namespace detail
-
 // Rewrites count training samples (batch positions first...) from in to out,
 // with the step's seed: how fit applies an augmentation pipeline, on each
 // thread's slice inside the parallel step.
@@ -172,7 +162,7 @@ private:
                 simd::transform(dst + begin, src + begin, dst + begin, end - begin,
                                 [](auto a, auto b) { return a + b; });
             }
-            part_finite_[part] = detail::all_finite(std::span<const T>(dst + begin, end - begin));
+            part_finite_[part] = simd::all_finite(dst + begin, end - begin);
         };
         pool_.run(parts, std::cref(work));
         return std::all_of(part_finite_.begin(), part_finite_.end(), [](char ok) { return ok != 0; });

@@ -2,6 +2,7 @@
 // a data set, a loss policy and an optimizer policy.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
@@ -104,9 +105,30 @@ concept fit_option = requires(Config& c, const Option& o) {
 template <class Option>
 concept inference_option = std::is_same_v<Option, batch_size> || std::is_same_v<Option, threads>;
 
+// Names the first sample with a NaN or infinite value. One pass over the
+// data per call, at memory speed (~25 ms for Fashion-MNIST's 60,000 images);
+// NaN would otherwise vanish in relu and pooling and train on garbage.
+template <class T>
+void check_finite_samples(const T* x, std::size_t n, std::size_t sample_size, const std::string& what) {
+    for (std::size_t s = 0; s < n; ++s) {
+        const T* sample = x + s * sample_size;
+        if (simd::all_finite(sample, sample_size)) continue;
+        const auto bad = std::find_if(sample, sample + sample_size, [](T v) { return !std::isfinite(v); });
+        throw usage_error(what + ": sample " + std::to_string(s) + " has a non-finite value (" +
+                          std::to_string(static_cast<double>(*bad)) + ") at position " +
+                          std::to_string(bad - sample) + " of its " + std::to_string(sample_size) +
+                          "; clean or drop it before training or inference");
+    }
+}
+
 template <class Net, class T>
 void check_data_fits(const data::dataset<T>& d, std::size_t target_width, const char* what) {
     using in = typename Net::in_shape;
+    // Before anything reads y by x's count.
+    if (d.y.shape()[0] != d.x.shape()[0])
+        throw usage_error(std::string(what) + ": the data set has " + std::to_string(d.x.shape()[0]) +
+                          " samples in x but " + std::to_string(d.y.shape()[0]) +
+                          " target rows in y; every sample needs exactly one");
     if (d.size() == 0) throw usage_error(std::string(what) + ": the data set is empty");
     if (d.sample_size() != in::size)
         throw usage_error(std::string(what) + ": the network takes samples of " + std::to_string(in::size) +
@@ -116,6 +138,7 @@ void check_data_fits(const data::dataset<T>& d, std::size_t target_width, const 
         throw usage_error(std::string(what) + ": the loss expects " + std::to_string(target_width) +
                           " target value(s) per sample, but the data set has " +
                           std::to_string(d.target_width()));
+    check_finite_samples(d.x.data(), d.size(), in::size, what);
 }
 
 inline std::string format_metrics(const epoch_record& r) {
@@ -204,6 +227,7 @@ xt::xtensor<T, 2> predict(const basic_sequential<T, Input, Layers...>& net, cons
                           Net::in_shape::to_string() + "; the input's first axis must count samples");
     const std::size_t n = e.shape()[0];
     const std::vector<T> x(e.begin(), e.end());
+    detail::check_finite_samples(x.data(), n, in, "predict");
     xt::xtensor<T, 2> result = xt::xtensor<T, 2>::from_shape({n, out});
     executor<Net> exec(n >= 8 ? cfg.thread_count : threads{1});
     for (std::size_t first = 0; first < n; first += cfg.batch) {
@@ -320,7 +344,23 @@ history fit_checked(basic_sequential<T, Input, Layers...>& net, const data::data
         rec.epoch = epoch;
         for (std::size_t b = 0; b < batches; ++b) {
             const std::size_t first = b * batch, count = std::min(batch, n - first);
+            // Every stop leaves the weights as they were before this batch.
+            auto stop = [&](const std::string& cause, const char* advice) {
+                h.stop_reason = "training stopped at epoch " + std::to_string(epoch) + ", batch " +
+                                std::to_string(b + 1) + ": " + cause +
+                                "; the weights are those from before this batch. " + advice;
+                if (cfg.progress_to) *cfg.progress_to->out << '\n' << h.stop_reason << '\n';
+                return h;
+            };
             if (cfg.learning_rate_at) live.lr = cfg.learning_rate_at({steps_done, epoch - 1, opt.lr});
+            // A negative rate climbs the loss and a NaN one poisons every weight, silently.
+            if (const double lr = static_cast<double>(live.lr); !(std::isfinite(lr) && lr >= 0)) {
+                std::ostringstream value;
+                value << lr;
+                return stop("the learning rate is " + value.str() + " at step " + std::to_string(steps_done),
+                            cfg.learning_rate_at ? "The schedule must give a finite rate >= 0."
+                                                 : "The optimizer's lr must be finite and >= 0.");
+            }
             for (std::size_t k = 0; k < count; ++k) {
                 const std::size_t src = order[first + k];
                 std::copy_n(train.x.data() + src * in, in, xb.data() + k * in);
@@ -337,14 +377,6 @@ history fit_checked(basic_sequential<T, Input, Layers...>& net, const data::data
             const auto stats =
                 exec.train_batch(net, xb.data(), yb.data(), count, loss, mix_keys(cfg.seed_value, epoch, b),
                                  augmenter ? &augmenter : nullptr);
-            // Both stops leave the weights as they were before this batch.
-            auto stop = [&](const std::string& cause, const char* advice) {
-                h.stop_reason = "training stopped at epoch " + std::to_string(epoch) + ", batch " +
-                                std::to_string(b + 1) + ": " + cause +
-                                "; the weights are those from before this batch. " + advice;
-                if (cfg.progress_to) *cfg.progress_to->out << '\n' << h.stop_reason << '\n';
-                return h;
-            };
             const double penalty =
                 detail::apply_weight_penalties(net, exec.writable_gradients(), cfg.global_penalty);
             if (!stats.finite || !std::isfinite(penalty)) {
@@ -359,7 +391,7 @@ history fit_checked(basic_sequential<T, Input, Layers...>& net, const data::data
             live.step(net.parameters(), exec.gradients(), state);
             ++steps_done;
             // A finite gradient can still overflow a weight.
-            if (!detail::all_finite(std::span<const T>(net.parameters()))) {
+            if (!simd::all_finite(net.parameters().data(), net.parameters().size())) {
                 restore();
                 return stop("the update made a weight NaN or infinite", "Lower the learning rate.");
             }

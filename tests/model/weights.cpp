@@ -159,7 +159,7 @@ TEST_CASE(".npy headers follow numpy's rules") {
     struct refused {
         std::string header, message;
     };
-    for (const auto& [header, message] : std::vector<refused>{
+    for (const refused& r : std::vector<refused>{
              {padded("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }") + "junk\n", "after the dict"},
              {padded("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }x"), "after the dict"},
              {padded("{'descr': '<f4', 'fortran_order': 0, 'shape': (2, 3), }"), "True or False"},
@@ -176,11 +176,11 @@ TEST_CASE(".npy headers follow numpy's rules") {
              {padded("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), "), "ends inside the dict"},
              {padded("['descr', '<f4']"), "dict literal"},
          }) {
-        CAPTURE(header);
-        write_npy(file, header, values);
+        CAPTURE(r.header);  // clang before 16 cannot capture structured bindings
+        write_npy(file, r.header, values);
         const auto msg = data_error_of(load);
         CHECK(msg.find("tensor t (") != std::string::npos);
-        CHECK(msg.find(message) != std::string::npos);
+        CHECK(msg.find(r.message) != std::string::npos);
     }
     write_npy(file, padded("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"), values, 1, 1);
     CHECK(data_error_of(load).find("unsupported .npy version 1.1") != std::string::npos);
@@ -202,6 +202,21 @@ TEST_CASE("non-finite weights are refused unless the caller allows them") {
     CHECK(params_of(net) == before);
     st::load_weights(net, dir.path, st::weight_layout::strata, st::non_finite_values::allow);
     CHECK(std::isnan(net.layer<4>().bias()[1]));
+}
+
+TEST_CASE("a float64 value too large for float is refused, not loaded as infinity") {
+    // Found by fuzzing (tests/fuzz/corpus/npy/regression-f8-overflows-float).
+    temp_dir dir;
+    const std::vector<double> values{1, 2, 3, 4, 5, 1e39};
+    st::detail::save_tensor(dir / "t.npy", values.data(), {2, 3});
+    std::vector<float> out(6);
+    const auto msg = data_error_of([&] { st::detail::load_tensor(dir / "t.npy", "t", {2, 3}, out.data()); });
+    CHECK(msg.find("tensor t (") != std::string::npos);
+    CHECK(msg.find("value 5 is ") != std::string::npos);
+    CHECK(msg.find("too large for float32") != std::string::npos);
+    std::vector<double> wide(6);
+    st::detail::load_tensor(dir / "t.npy", "t", {2, 3}, wide.data());
+    CHECK(wide == values);
 }
 
 TEST_CASE("float64 files load into a float network") {

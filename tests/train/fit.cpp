@@ -251,3 +251,29 @@ TEST_CASE("predict agrees with evaluate") {
     for (std::size_t k = 0; k < 10; ++k) CHECK(one(0, k) == doctest::Approx(logits(7, k)).epsilon(1e-5));
     CHECK_THROWS_AS(st::predict(net, xt::xtensor<float, 2>::from_shape({3, 10})), st::usage_error);
 }
+
+// What the README's Threads section promises, and what it does not.
+TEST_CASE("predict is bit-identical at any thread count; a step's gradient only agrees to rounding") {
+    using bn_net = st::sequential<st::input<28, 28, 1>, st::conv2d<16, 3, st::relu>, st::batch_norm, st::max_pool<2>,
+                                  st::flatten, st::dropout<0.3>, st::dense<10>>;
+    const auto images = st::data::take(fashion().test, 64);
+    const reference_net net{st::seed{7}};
+    const bn_net bn{st::seed{7}};
+    const auto expected = st::predict(net, images.x, st::threads{1});
+    const auto expected_bn = st::predict(bn, images.x, st::threads{1});
+    for (std::size_t t : {2u, 3u, 5u}) {
+        CAPTURE(t);
+        CHECK(st::predict(net, images.x, st::threads{t}) == expected);
+        CHECK(st::predict(bn, images.x, st::threads{t}) == expected_bn);
+    }
+    st::executor<reference_net> one(st::threads{1}), two(st::threads{2});
+    one.train_batch(net, images.x.data(), images.y.data(), 64, logits_loss, 1);
+    two.train_batch(net, images.x.data(), images.y.data(), 64, logits_loss, 1);
+    double largest = 0, worst = 0;
+    for (std::size_t i = 0; i < one.gradients().size(); ++i) {
+        largest = std::max(largest, double(std::abs(one.gradients()[i])));
+        worst = std::max(worst, double(std::abs(one.gradients()[i] - two.gradients()[i])));
+    }
+    MESSAGE("largest gradient difference, 1 vs 2 threads, relative to the largest gradient: " << worst / largest);
+    CHECK(worst / largest < 1e-5);
+}

@@ -245,11 +245,15 @@ void load_tensor(const std::filesystem::path& file, const std::string& tensor,
         for (std::size_t i = 0; i < count; ++i) {
             Stored v;
             std::memcpy(&v, bytes.data() + i * sizeof(Stored), sizeof(Stored));
-            if (non_finite == non_finite_values::reject && !std::isfinite(v))
+            // Checked after the conversion: a finite double can overflow a float.
+            const T converted = static_cast<T>(v);
+            if (non_finite == non_finite_values::reject && !std::isfinite(converted))
                 throw data_error(where + "value " + std::to_string(i) + " is " + std::to_string(v) +
+                                 (std::isfinite(v) ? ", too large for " + std::string(sizeof(T) == 4 ? "float32" : "the network's type")
+                                                   : std::string()) +
                                  "; the file holds non-finite weights (from a diverged run?). Pass "
                                  "non_finite_values::allow to load them anyway");
-            dst[i] = static_cast<T>(v);
+            dst[i] = converted;
         }
     };
     if (item == 4)

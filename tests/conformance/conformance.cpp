@@ -61,7 +61,7 @@ void for_each_parameterised(Net& net, F&& f) {
             [&] {
                 using L = typename Net::template layer_type<I>;
                 auto& layer = net.template layer<I>();
-                if constexpr (requires { L::tensors; })
+                if constexpr (requires(const L& l) { l.moving_mean(); })
                     f(I, layer.gamma(), L::channels, layer.beta(), L::channels);
                 else if constexpr (L::param_count > 0)
                     f(I, layer.weights(), L::weight_count, layer.bias(), L::bias_count);
@@ -78,7 +78,7 @@ void check_moving_statistics(const Net& net, const fs::path& dir) {
         (
             [&] {
                 using L = typename Net::template layer_type<I>;
-                if constexpr (requires { L::tensors; }) {
+                if constexpr (requires(const L& l) { l.moving_mean(); }) {
                     const auto& layer = net.template layer<I>();
                     const std::string key = "L" + std::to_string(I);
                     check_close(key + ".moving_mean", layer.moving_mean(), L::channels,

@@ -71,13 +71,6 @@ struct batch_norm_layer {
     static constexpr std::size_t param_count = 2 * channels;  // gamma, beta
     static constexpr std::size_t state_count = 2 * channels;  // moving mean, moving variance
     static constexpr std::size_t sync_width = 2 * channels + 1;
-    static constexpr std::array<named_tensor, 4> tensors{{
-        {"gamma", "weight", true, 0, channels},
-        {"beta", "bias", true, channels, channels},
-        {"moving_mean", "running_mean", false, 0, channels},
-        {"moving_variance", "running_var", false, channels, channels},
-    }};
-
     // The statistics forward used (mean, 1/sqrt(var + epsilon)), for backward.
     static std::size_t workspace_size(std::size_t) { return 2 * channels; }
     void bind_parameters(T* p) { params_ = p; }
@@ -95,6 +88,14 @@ struct batch_norm_layer {
     const T* beta() const noexcept { return params_ + channels; }
     const T* moving_mean() const noexcept { return state_; }
     const T* moving_variance() const noexcept { return state_ + channels; }
+    template <class Self, class F>
+    static void visit_tensors(Self& self, F&& f) {
+        using V = std::conditional_t<std::is_const_v<Self>, const T, T>;
+        f(tensor_ref<V>{"gamma", "weight", self.params_, channels, true, {channels}});
+        f(tensor_ref<V>{"beta", "bias", self.params_ + channels, channels, true, {channels}});
+        f(tensor_ref<V>{"moving_mean", "running_mean", self.state_, channels, false, {channels}});
+        f(tensor_ref<V>{"moving_variance", "running_var", self.state_ + channels, channels, false, {channels}});
+    }
 
     double momentum() const noexcept { return momentum_; }
     double epsilon() const noexcept { return epsilon_; }

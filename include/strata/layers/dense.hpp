@@ -46,6 +46,10 @@ struct dense_layer : Penalties {
     const T* weights() const noexcept { return params_; }
     T* bias() noexcept { return Bias ? params_ + weight_count : nullptr; }
     const T* bias() const noexcept { return Bias ? params_ + weight_count : nullptr; }
+    template <class Self, class F>
+    static void visit_tensors(Self& self, F&& f) {
+        visit_kernel_and_bias(self, f);
+    }
 
     void forward(const T* in, T* out, std::size_t n, const pass_context<T>& ctx) const {
         if constexpr (split_worthwhile) {

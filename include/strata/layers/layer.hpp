@@ -15,6 +15,10 @@
 //   static std::size_t workspace_size(std::size_t n);  // scratch T per call of n samples
 //   void bind_parameters(T* params);             // its slice of the network's flat buffer
 //   void initialize(rng&);                       // fresh weights from a seed
+//   template <class Self, class F>               // required when param_count or
+//   static void visit_tensors(Self& self, F&& f);  // state_count > 0: f(tensor_ref{...})
+//                                                // for each tensor, the one way save/load,
+//                                                // penalties and other walkers see them
 //   void forward(const T* in, T* out, std::size_t n, const pass_context<T>&);
 //   void backward(const T* in, const T* out, T* dout, T* din, T* dparams,
 //                 std::size_t n, const pass_context<T>&);
@@ -26,10 +30,12 @@
 // its own slice of the batch through the same layer object.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <type_traits>
 
 #include "../core/batch_sync.hpp"
 #include "../core/random.hpp"
@@ -57,15 +63,6 @@ struct pass_context {
     void all_reduce(std::span<double> values) const {
         if (sync) sync->all_reduce(participant, values);
     }
-};
-
-// A layer's tensor other than a kernel and bias (layer::tensors), for save/load: its
-// names in strata's and PyTorch's vocabularies and where it lives.
-struct named_tensor {
-    std::string_view name, torch_name;
-    bool trainable;      // in the parameters, else in the non-trainable state
-    std::size_t offset;  // within the layer's parameters or state
-    std::size_t count;
 };
 
 // What every layer without trainable parameters has in common; such a layer
@@ -177,6 +174,44 @@ struct allowed_kinds {
 
 template <class Kind, class Default, class... Options>
 using option_t = typename detail::find_option<Kind, Default, Options...>::type;
+
+// One tensor of a layer as its visit_tensors shows it. V is T or const T,
+// following the layer's constness; Penalty is the attached weight penalty
+// type (no_penalty when none).
+template <class V, class Penalty = const no_penalty>
+struct tensor_ref {
+    std::string_view name;        // strata's file name part: weight, bias, gamma, moving_mean, ...
+    std::string_view torch_name;  // PyTorch's state_dict name: weight, bias, running_mean, ...
+    V* data;                      // in the network's parameters if trainable, else in its state
+    std::size_t count;
+    bool trainable;
+    std::array<std::size_t, 4> dims{};  // strata's layout, row-major; rank entries used
+    std::size_t rank = 1;
+    std::array<std::size_t, 4> torch_axes{0, 1, 2, 3};  // PyTorch's axis a is strata's torch_axes[a]
+    Penalty* penalty = nullptr;  // the layer's own penalty on this tensor, if it has one
+    bool kernel = false;         // a kernel: what weight_penalty{R} in fit applies to
+};
+
+// visit_tensors of a layer with a kernel and an optional bias (conv2d, dense):
+// L::weight_dims in strata's layout, L::torch_axes for PyTorch's.
+template <class Self, class F>
+void visit_kernel_and_bias(Self& self, F&& f) {
+    using L = std::remove_const_t<Self>;
+    using V = std::remove_pointer_t<decltype(self.weights())>;  // const T for a const layer
+    constexpr std::size_t rank = L::weight_dims.size();
+    static_assert(rank <= 4);
+    tensor_ref<V, std::remove_reference_t<decltype((self.kernel_penalty))>> kernel{
+        "weight", "weight", self.weights(), L::weight_count, true, {}, rank, {}, &self.kernel_penalty, true};
+    for (std::size_t a = 0; a < rank; ++a) {
+        kernel.dims[a] = L::weight_dims[a];
+        kernel.torch_axes[a] = L::torch_axes[a];
+    }
+    f(kernel);
+    if constexpr (L::bias_count > 0)
+        f(tensor_ref<V, std::remove_reference_t<decltype((self.bias_penalty))>>{
+            "bias", "bias", self.bias(), L::bias_count, true, {L::bias_count}, 1, {0, 1, 2, 3}, &self.bias_penalty,
+            false});
+}
 
 template <class... Options>
 using weight_penalties_from = weight_penalties<

@@ -22,6 +22,7 @@
 #include "layers/dropout.hpp"
 #include "layers/flatten.hpp"
 #include "layers/global_avg_pool.hpp"
+#include "layers/global_max_pool.hpp"
 #include "layers/max_pool.hpp"
 #include "loss/binary_crossentropy.hpp"
 #include "loss/cross_entropy.hpp"

@@ -195,6 +195,12 @@ TEST_CASE_TEMPLATE(
     run_case<net_t>("conv_same_nobias", st::loss::sparse_categorical_crossentropy{});
 }
 
+TEST_CASE_TEMPLATE("conv same + relu, global_max_pool, dense; sparse CE from logits", T, float, double) {
+    using net_t = st::basic_sequential<T, st::input<6, 7, 3>, st::conv2d<5, 3, st::relu, st::same>,
+                                       st::global_max_pool, st::dense<4>>;
+    run_case<net_t>("conv_global_max_pool", st::loss::sparse_categorical_crossentropy{.from_logits = true});
+}
+
 TEST_CASE_TEMPLATE("conv stride 2 even kernel + elu, dense without bias; categorical CE from logits", T,
                    float, double) {
     using net_t =

@@ -35,7 +35,7 @@ ACTIVATIONS = {
 # (name, input HWC or (features,), layers, loss); layer tuples:
 #   ("conv", filters, kernel, activation, padding, stride, bias)
 #   ("dense", units, activation, bias)
-#   ("max_pool", pool, stride) ("avg_pool", pool, stride) ("gap",) ("flatten",) ("act", name)
+#   ("max_pool", pool, stride) ("avg_pool", pool, stride) ("gap",) ("gmp",) ("flatten",) ("act", name)
 #   ("bn",): batch normalization with Keras' epsilon 1e-3 and momentum 0.99
 #            (PyTorch's momentum 0.01), over channels or features
 CASES = [
@@ -55,6 +55,9 @@ CASES = [
      [("conv", 3, 3, "identity", "same", 1, True), ("act", "sigmoid"), ("max_pool", 3, 3), ("act", "softmax"),
       ("flatten",), ("dense", 3, "identity", True), ("act", "tanh"), ("act", "elu")],
      "mse"),
+    ("conv_global_max_pool", (6, 7, 3),
+     [("conv", 5, 3, "relu", "same", 1, True), ("gmp",), ("dense", 4, "identity", True)],
+     "sparse_logits"),
     ("mlp", (12,),
      [("dense", 8, "sigmoid", True), ("act", "leaky_relu"), ("dense", 8, "relu", True), ("dense", 2, "identity", True)],
      "binary_logits"),
@@ -114,6 +117,8 @@ class Net(torch.nn.Module):
                 x = F.avg_pool2d(x, spec[1], spec[2])
             elif kind == "gap":
                 x = x.mean(dim=(2, 3))
+            elif kind == "gmp":
+                x = F.adaptive_max_pool2d(x, 1).flatten(1)
             elif kind == "flatten":
                 x = x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)  # NHWC order, as strata
             elif kind == "act":

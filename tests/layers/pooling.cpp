@@ -2,6 +2,7 @@
 #include <strata/layers/avg_pool.hpp>
 #include <strata/layers/flatten.hpp>
 #include <strata/layers/global_avg_pool.hpp>
+#include <strata/layers/global_max_pool.hpp>
 #include <strata/layers/max_pool.hpp>
 #include <support/gradient_check.hpp>
 
@@ -52,6 +53,7 @@ TEST_CASE("pooling backward matches finite differences") {
     SUBCASE("avg_pool 2") { require_gradients_match<st::avg_pool<2>, st::shape<4, 6, 3>>(2); }
     SUBCASE("avg_pool 3 stride 1") { require_gradients_match<st::avg_pool<3, 1>, st::shape<5, 5, 2>>(2); }
     SUBCASE("global_avg_pool") { require_gradients_match<st::global_avg_pool, st::shape<3, 4, 5>>(3); }
+    SUBCASE("global_max_pool") { require_gradients_match<st::global_max_pool, st::shape<3, 4, 5>>(3); }
     SUBCASE("flatten") { require_gradients_match<st::flatten, st::shape<3, 2, 4>>(2); }
 }
 
@@ -68,4 +70,19 @@ TEST_CASE("avg_pool and global_avg_pool compute means") {
     static_assert(
         std::is_same_v<st::global_avg_pool::bind<float, st::shape<2, 2, 2>>::out_shape, st::shape<2>>);
     static_assert(std::is_same_v<st::flatten::bind<float, st::shape<2, 3, 4>>::out_shape, st::shape<24>>);
+}
+
+TEST_CASE("global_max_pool keeps each channel's maximum and sends its gradient to the first maximum only") {
+    // 2x2 image, 2 channels; channel 1 has its maximum twice (pixels 1 and 3).
+    const float x[8] = {1, 7, 5, 2, 3, 0, -1, 7};
+    using L = st::global_max_pool::bind<float, st::shape<2, 2, 2>>;
+    static_assert(std::is_same_v<L::out_shape, st::shape<2>>);
+    float out[2];
+    L{}.forward(x, out, 1, {});
+    CHECK(out[0] == 5);
+    CHECK(out[1] == 7);
+    float dout[2] = {0.5f, -2.0f}, din[8];
+    L{}.backward(x, out, dout, din, nullptr, 1, {});
+    const float expected[8] = {0, -2.0f, 0.5f, 0, 0, 0, 0, 0};
+    for (int i = 0; i < 8; ++i) CHECK(din[i] == expected[i]);
 }

@@ -26,19 +26,25 @@ namespace strata {
 
 namespace detail {
 
-template <class T, class In, class... Specs>
-struct bind_layers {
-    using type = std::tuple<>;
+// Binds each spec to the shape the previous layer produces, appending to
+// Bound: one instantiation per layer (no tuple_cat), and a layer whose own
+// check failed still yields a type, so the compiler stops at that one message.
+template <class T, class In, class Bound, class... Specs>
+struct bind_chain;
+template <class T, class In, class... Bound>
+struct bind_chain<T, In, std::tuple<Bound...>> {
+    using type = std::tuple<Bound...>;
     using out_shape = In;
 };
-template <class T, class In, class Spec, class... Rest>
-struct bind_layers<T, In, Spec, Rest...> {
+template <class T, class In, class... Bound, class Spec, class... Rest>
+struct bind_chain<T, In, std::tuple<Bound...>, Spec, Rest...> {
     using layer = typename Spec::template bind<T, In>;
-    using next = bind_layers<T, typename layer::out_shape, Rest...>;
-    using type =
-        decltype(std::tuple_cat(std::declval<std::tuple<layer>>(), std::declval<typename next::type>()));
+    using next = bind_chain<T, typename layer::out_shape, std::tuple<Bound..., layer>, Rest...>;
+    using type = typename next::type;
     using out_shape = typename next::out_shape;
 };
+template <class T, class In, class... Specs>
+using bind_layers = bind_chain<T, In, std::tuple<>, Specs...>;
 
 // Optional parts of the layer protocol, zero when a layer lacks them.
 template <class L>

@@ -24,6 +24,8 @@
 #include "layers/global_avg_pool.hpp"
 #include "layers/global_max_pool.hpp"
 #include "layers/max_pool.hpp"
+#include "layers/upsample.hpp"
+#include "layers/zero_padding.hpp"
 #include "loss/binary_crossentropy.hpp"
 #include "loss/cross_entropy.hpp"
 #include "loss/mean_squared_error.hpp"

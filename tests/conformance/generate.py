@@ -36,6 +36,7 @@ ACTIVATIONS = {
 #   ("conv", filters, kernel, activation, padding, stride, bias)
 #   ("dense", units, activation, bias)
 #   ("max_pool", pool, stride) ("avg_pool", pool, stride) ("gap",) ("gmp",) ("flatten",) ("act", name)
+#   ("up", factor, "nearest" or "bilinear") ("zpad", padding)
 #   ("bn",): batch normalization with Keras' epsilon 1e-3 and momentum 0.99
 #            (PyTorch's momentum 0.01), over channels or features
 CASES = [
@@ -57,6 +58,10 @@ CASES = [
      "mse"),
     ("conv_global_max_pool", (6, 7, 3),
      [("conv", 5, 3, "relu", "same", 1, True), ("gmp",), ("dense", 4, "identity", True)],
+     "sparse_logits"),
+    ("upsample_zero_padding", (4, 5, 2),
+     [("conv", 3, 3, "tanh", "same", 1, True), ("zpad", 1), ("up", 2, "nearest"), ("conv", 4, 3, "relu", "valid", 2, True),
+      ("up", 2, "bilinear"), ("gap",), ("dense", 3, "identity", True)],
      "sparse_logits"),
     ("mlp", (12,),
      [("dense", 8, "sigmoid", True), ("act", "leaky_relu"), ("dense", 8, "relu", True), ("dense", 2, "identity", True)],
@@ -119,6 +124,11 @@ class Net(torch.nn.Module):
                 x = x.mean(dim=(2, 3))
             elif kind == "gmp":
                 x = F.adaptive_max_pool2d(x, 1).flatten(1)
+            elif kind == "up":
+                x = F.interpolate(x, scale_factor=spec[1], mode=spec[2],
+                                  **({"align_corners": False} if spec[2] == "bilinear" else {}))
+            elif kind == "zpad":
+                x = F.pad(x, (spec[1],) * 4)
             elif kind == "flatten":
                 x = x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)  # NHWC order, as strata
             elif kind == "act":

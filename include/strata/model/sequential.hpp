@@ -36,10 +36,21 @@ struct bind_chain<T, In, std::tuple<Bound...>> {
     using type = std::tuple<Bound...>;
     using out_shape = In;
 };
+// A bound type that is not a layer ends the chain there, after check_layer's
+// one message: the layers before it still form a network, so nothing else fails.
+template <bool IsLayer, class T, class In, class Layer, class Bound, class... Rest>
+struct continue_chain {
+    using type = bind_chain<T, In, Bound>;
+};
+template <class T, class In, class Layer, class... Bound, class... Rest>
+struct continue_chain<true, T, In, Layer, std::tuple<Bound...>, Rest...> {
+    using type = bind_chain<T, typename Layer::out_shape, std::tuple<Bound..., Layer>, Rest...>;
+};
 template <class T, class In, class... Bound, class Spec, class... Rest>
 struct bind_chain<T, In, std::tuple<Bound...>, Spec, Rest...> {
-    using layer = typename Spec::template bind<T, In>;
-    using next = bind_chain<T, typename layer::out_shape, std::tuple<Bound..., layer>, Rest...>;
+    using bound = typename Spec::template bind<T, In>;
+    static_assert(check_layer<bound, T>());
+    using next = typename continue_chain<layer<bound, T>, T, In, bound, std::tuple<Bound...>, Rest...>::type;
     using type = typename next::type;
     using out_shape = typename next::out_shape;
 };
@@ -80,7 +91,7 @@ public:
     using layers_tuple = typename detail::bind_layers<T, typename Input::shape_type, Specs...>::type;
     using in_shape = typename Input::shape_type;
     using out_shape = typename detail::bind_layers<T, in_shape, Specs...>::out_shape;
-    static constexpr std::size_t layer_count = sizeof...(Specs);
+    static constexpr std::size_t layer_count = std::tuple_size_v<layers_tuple>;
     template <std::size_t I>
     using layer_type = std::tuple_element_t<I, layers_tuple>;
 

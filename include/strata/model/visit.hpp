@@ -14,14 +14,6 @@
 
 namespace strata {
 
-namespace detail {
-struct ignore_tensor {
-    template <class Ref>
-    void operator()(const Ref&) const {}
-};
-template <class L>
-concept visits_tensors = requires(L& layer) { L::visit_tensors(layer, ignore_tensor{}); };
-}  // namespace detail
 
 // Where a tensor's layer sits in the network. Built as a string only on
 // request, so walks inside a training step (penalties) allocate nothing.
@@ -42,11 +34,7 @@ void for_each_tensor(Net& net, F&& f) {
             [&] {
                 using L = typename N::template layer_type<I>;
                 if constexpr (L::param_count > 0 || detail::state_count_of<L> > 0) {
-                    static_assert(detail::visits_tensors<L>,
-                                  "a layer with parameters or state must show them through "
-                                  "`template <class Self, class F> static void visit_tensors(Self&, F&&)` "
-                                  "(see layers/layer.hpp)");
-                    if constexpr (detail::visits_tensors<L>) {
+                    if constexpr (detail::visits_tensors<L>) {  // sequential checked it
                         const layer_path path{I, L::name};
                         L::visit_tensors(net.template layer<I>(), [&](const auto& ref) { f(path, ref); });
                     }

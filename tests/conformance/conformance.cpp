@@ -201,11 +201,12 @@ TEST_CASE_TEMPLATE("conv same + relu, global_max_pool, dense; sparse CE from log
     run_case<net_t>("conv_global_max_pool", st::loss::sparse_categorical_crossentropy{.from_logits = true});
 }
 
-TEST_CASE_TEMPLATE("zero_padding, nearest and bilinear upsample between convs; sparse CE from logits", T, float,
-                   double) {
-    using net_t = st::basic_sequential<T, st::input<4, 5, 2>, st::conv2d<3, 3, st::tanh, st::same>,
-                                       st::zero_padding<1>, st::upsample<2>, st::conv2d<4, 3, st::relu, st::stride<2>>,
-                                       st::upsample<2, st::bilinear>, st::global_avg_pool, st::dense<3>>;
+TEST_CASE_TEMPLATE("zero_padding, nearest and bilinear upsample between convs; sparse CE from logits", T,
+                   float, double) {
+    using net_t =
+        st::basic_sequential<T, st::input<4, 5, 2>, st::conv2d<3, 3, st::tanh, st::same>, st::zero_padding<1>,
+                             st::upsample<2>, st::conv2d<4, 3, st::relu, st::stride<2>>,
+                             st::upsample<2, st::bilinear>, st::global_avg_pool, st::dense<3>>;
     run_case<net_t>("upsample_zero_padding", st::loss::sparse_categorical_crossentropy{.from_logits = true});
 }
 

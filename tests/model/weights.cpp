@@ -160,17 +160,21 @@ TEST_CASE(".npy headers follow numpy's rules") {
         std::string header, message;
     };
     for (const refused& r : std::vector<refused>{
-             {padded("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }") + "junk\n", "after the dict"},
+             {padded("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }") + "junk\n",
+              "after the dict"},
              {padded("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }x"), "after the dict"},
              {padded("{'descr': '<f4', 'fortran_order': 0, 'shape': (2, 3), }"), "True or False"},
              {padded("{'descr': '<f4', 'fortran_order': Fals, 'shape': (2, 3), }"), "True or False"},
              {padded("{'descr': '<f4', 'fortran_order': Falsey, 'shape': (2, 3), }"), "True or False"},
              {padded("{'descr': '<f4', 'fortran_order': 'False', 'shape': (2, 3), }"), "True or False"},
              {padded("{'descr': '<f4', 'shape': (2, 3), }"), "no 'fortran_order' key"},
-             {padded("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'extra': 1}"), "unexpected key 'extra'"},
+             {padded("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'extra': 1}"),
+              "unexpected key 'extra'"},
              {padded("{'descr': '<f4', 'fortran_order': False, 'shape': [2, 3], }"), "must be a tuple"},
-             {padded("{'descr': '<f4', 'fortran_order': False, 'shape': (6), }"), "is an integer, not a tuple"},
-             {padded("{'descr': '<f4', 'fortran_order': False, 'shape': (2, -3), }"), "non-negative integers"},
+             {padded("{'descr': '<f4', 'fortran_order': False, 'shape': (6), }"),
+              "is an integer, not a tuple"},
+             {padded("{'descr': '<f4', 'fortran_order': False, 'shape': (2, -3), }"),
+              "non-negative integers"},
              {padded("{'descr': '<f4', 'fortran_order': False, 'shape': (02, 3), }"), "leading zero"},
              {padded("{'descr': '<f4' 'fortran_order': False, 'shape': (2, 3), }"), "expected ',' or '}'"},
              {padded("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), "), "ends inside the dict"},
@@ -185,7 +189,8 @@ TEST_CASE(".npy headers follow numpy's rules") {
     write_npy(file, padded("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"), values, 1, 1);
     CHECK(data_error_of(load).find("unsupported .npy version 1.1") != std::string::npos);
     write_npy(file, padded("{'descr': '<f4', 'fortran_order': False, 'shape': (2L, 3), }", 12), values, 3);
-    CHECK(data_error_of(load).find("expected ',' or ')' in 'shape'") != std::string::npos);  // longs: versions 1, 2 only
+    CHECK(data_error_of(load).find("expected ',' or ')' in 'shape'") !=
+          std::string::npos);  // longs: versions 1, 2 only
 }
 
 TEST_CASE("non-finite weights are refused unless the caller allows them") {

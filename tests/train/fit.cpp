@@ -108,17 +108,20 @@ TEST_CASE("non-finite input values are refused by fit, evaluate and predict, nam
     d.x.data()[2 * 37 + 1] = std::nanf("");  // sample 37, second value
     const std::vector<float> initial(net.parameters().begin(), net.parameters().end());
     const st::loss::mean_squared_error mse;
-    CHECK_THROWS_WITH_AS(st::fit(net, d, mse, st::optim::sgd{.lr = 0.1}, st::epochs{3}),
-                         doctest::Contains("fit: sample 37 has a non-finite value (nan) at position 1 of its 2"),
-                         st::usage_error);
+    CHECK_THROWS_WITH_AS(
+        st::fit(net, d, mse, st::optim::sgd{.lr = 0.1}, st::epochs{3}),
+        doctest::Contains("fit: sample 37 has a non-finite value (nan) at position 1 of its 2"),
+        st::usage_error);
     CHECK(std::equal(initial.begin(), initial.end(), net.parameters().begin()));
     CHECK_THROWS_WITH_AS(st::fit(net, clean, mse, st::optim::sgd{.lr = 0.1}, st::validation{d}),
                          doctest::Contains("fit (validation data): sample 37 has a non-finite value"),
                          st::usage_error);
     d.x.data()[2 * 37 + 1] = -INFINITY;
-    CHECK_THROWS_WITH_AS(st::evaluate(net, d, mse), doctest::Contains("evaluate: sample 37 has a non-finite value (-inf)"),
+    CHECK_THROWS_WITH_AS(st::evaluate(net, d, mse),
+                         doctest::Contains("evaluate: sample 37 has a non-finite value (-inf)"),
                          st::usage_error);
-    CHECK_THROWS_WITH_AS(st::predict(net, d.x), doctest::Contains("predict: sample 37 has a non-finite value (-inf)"),
+    CHECK_THROWS_WITH_AS(st::predict(net, d.x),
+                         doctest::Contains("predict: sample 37 has a non-finite value (-inf)"),
                          st::usage_error);
     // One bad value among many, past the vector width and in the scalar tail.
     using wide_net = st::sequential<st::input<5, 7, 3>, st::flatten, st::dense<2>>;
@@ -180,8 +183,8 @@ TEST_CASE("a learning rate that turns NaN, infinite or negative stops training w
         CAPTURE(bad);
         linear_net net{st::seed{1}}, reference{st::seed{1}};
         // Steps 0..4 run at the base rate; the schedule breaks at step 5 (epoch 2, batch 2).
-        const auto h = st::fit(net, d, st::loss::mean_squared_error{}, st::optim::sgd{.lr = 0.05}, st::epochs{3},
-                               st::batch_size{16}, breaks_at_step{5, bad});
+        const auto h = st::fit(net, d, st::loss::mean_squared_error{}, st::optim::sgd{.lr = 0.05},
+                               st::epochs{3}, st::batch_size{16}, breaks_at_step{5, bad});
         REQUIRE(h.stopped_early());
         CHECK(h.stop_reason.find("epoch 2, batch 2: the learning rate is") != std::string::npos);
         CHECK(h.stop_reason.find("at step 5") != std::string::npos);
@@ -254,8 +257,8 @@ TEST_CASE("predict agrees with evaluate") {
 
 // What the README's Threads section promises, and what it does not.
 TEST_CASE("predict is bit-identical at any thread count; a step's gradient only agrees to rounding") {
-    using bn_net = st::sequential<st::input<28, 28, 1>, st::conv2d<16, 3, st::relu>, st::batch_norm, st::max_pool<2>,
-                                  st::flatten, st::dropout<0.3>, st::dense<10>>;
+    using bn_net = st::sequential<st::input<28, 28, 1>, st::conv2d<16, 3, st::relu>, st::batch_norm,
+                                  st::max_pool<2>, st::flatten, st::dropout<0.3>, st::dense<10>>;
     const auto images = st::data::take(fashion().test, 64);
     const reference_net net{st::seed{7}};
     const bn_net bn{st::seed{7}};
@@ -274,6 +277,7 @@ TEST_CASE("predict is bit-identical at any thread count; a step's gradient only 
         largest = std::max(largest, double(std::abs(one.gradients()[i])));
         worst = std::max(worst, double(std::abs(one.gradients()[i] - two.gradients()[i])));
     }
-    MESSAGE("largest gradient difference, 1 vs 2 threads, relative to the largest gradient: " << worst / largest);
+    MESSAGE("largest gradient difference, 1 vs 2 threads, relative to the largest gradient: " << worst /
+                                                                                                     largest);
     CHECK(worst / largest < 1e-5);
 }

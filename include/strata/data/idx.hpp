@@ -80,7 +80,8 @@ public:
         errno = 0;
         handle_ = std::fopen(file.c_str(), "rb");
         if (handle_ == nullptr) {
-            idx_fail(file_, "open", std::string("cannot open: ") + (errno != 0 ? std::strerror(errno) : "unknown error"));
+            idx_fail(file_, "open",
+                     std::string("cannot open: ") + (errno != 0 ? std::strerror(errno) : "unknown error"));
         }
         refill();
         gzip_ = stream_.avail_in >= 2 && buffer_[0] == 0x1F && buffer_[1] == 0x8B;
@@ -159,13 +160,15 @@ private:
 
     void reject_trailing_bytes() {
         if (stream_.avail_in == 0) refill();
-        const bool another = stream_.avail_in >= 2 && stream_.next_in[0] == 0x1F && stream_.next_in[1] == 0x8B;
+        const bool another =
+            stream_.avail_in >= 2 && stream_.next_in[0] == 0x1F && stream_.next_in[1] == 0x8B;
         std::size_t extra = stream_.avail_in;
         while (extra > 0 && refill()) extra += stream_.avail_in;
         if (extra > 0) {
             idx_fail(file_, "gzip",
                      "expected the file to end with its gzip stream, found " + std::to_string(extra) +
-                         (extra == 1 ? " more byte" : " more bytes") + " after it (" + (another ? "a second gzip stream; " : "") +
+                         (extra == 1 ? " more byte" : " more bytes") + " after it (" +
+                         (another ? "a second gzip stream; " : "") +
                          "a concatenated or corrupted download?)");
         }
     }
@@ -281,8 +284,9 @@ inline idx_array read_idx(const std::filesystem::path& file) {
     // anything that follows the gzip stream.
     if (const std::size_t extra = in.skip_rest(); extra != 0) {
         idx_fail(file, "data",
-                 "expected exactly " + std::to_string(total) + " bytes of data after the header, found trailing bytes (" +
-                     std::to_string(extra) + " more)");
+                 "expected exactly " + std::to_string(total) +
+                     " bytes of data after the header, found trailing bytes (" + std::to_string(extra) +
+                     " more)");
     }
     if (in.gzip_truncated()) {
         idx_fail(file, "gzip",

@@ -69,14 +69,16 @@ public:
             expect(':', "expected ':' after the key '" + key + "'");
             skip_space();
             if (key == "descr") {
-                if (peek() == '[') fail("'descr' is a structured dtype; expected float32 ('<f4') or float64 ('<f8')");
+                if (peek() == '[')
+                    fail("'descr' is a structured dtype; expected float32 ('<f4') or float64 ('<f8')");
                 descr = string_literal("a quoted dtype string for 'descr'");
             } else if (key == "fortran_order") {
                 fortran = boolean();
             } else if (key == "shape") {
                 shape = tuple_of_ints();
             } else {
-                fail("unexpected key '" + key + "'; numpy headers hold exactly 'descr', 'fortran_order' and 'shape'");
+                fail("unexpected key '" + key +
+                     "'; numpy headers hold exactly 'descr', 'fortran_order' and 'shape'");
             }
             skip_space();
             if (peek() == ',') {
@@ -88,7 +90,8 @@ public:
         }
         ++pos_;
         skip_space();
-        if (pos_ != text_.size()) fail("unexpected text after the dict (only white space may pad the header)");
+        if (pos_ != text_.size())
+            fail("unexpected text after the dict (only white space may pad the header)");
         if (!descr) fail("the header has no 'descr' key");
         if (!fortran) fail("the header has no 'fortran_order' key");
         if (!shape) fail("the header has no 'shape' key");
@@ -125,7 +128,8 @@ private:
         if (quote != '\'' && quote != '"') fail("expected " + what);
         const std::size_t start = ++pos_;
         while (peek() != quote) {
-            if (text_[pos_] == '\\' || text_[pos_] == '\n') fail("escapes and line breaks are not allowed in " + what);
+            if (text_[pos_] == '\\' || text_[pos_] == '\n')
+                fail("escapes and line breaks are not allowed in " + what);
             ++pos_;
         }
         return std::string(text_.substr(start, pos_++ - start));
@@ -133,7 +137,8 @@ private:
     bool word(std::string_view w) {
         if (text_.substr(pos_, w.size()) != w) return false;
         const std::size_t after = pos_ + w.size();
-        if (after < text_.size() && (std::isalnum(static_cast<unsigned char>(text_[after])) || text_[after] == '_'))
+        if (after < text_.size() &&
+            (std::isalnum(static_cast<unsigned char>(text_[after])) || text_[after] == '_'))
             return false;
         pos_ = after;
         return true;
@@ -193,18 +198,19 @@ inline npy_header read_npy_header(std::istream& in, const std::string& where) {
         throw data_error(where + "not an .npy file (expected the magic \\x93NUMPY)");
     const int major = static_cast<unsigned char>(magic[6]), minor = static_cast<unsigned char>(magic[7]);
     if (major < 1 || major > 3 || minor != 0)
-        throw data_error(where + "unsupported .npy version " + std::to_string(major) + "." + std::to_string(minor) +
-                         "; numpy writes 1.0, 2.0 and 3.0");
+        throw data_error(where + "unsupported .npy version " + std::to_string(major) + "." +
+                         std::to_string(minor) + "; numpy writes 1.0, 2.0 and 3.0");
     unsigned char len_bytes[4] = {};
     const std::streamsize len_size = major == 1 ? 2 : 4;
     if (!in.read(reinterpret_cast<char*>(len_bytes), len_size)) throw data_error(where + "truncated header");
     std::size_t header_len = 0;
     for (std::streamsize i = len_size; i-- > 0;) header_len = header_len << 8 | len_bytes[i];
     if (header_len > npy_max_header)
-        throw data_error(where + "header length " + std::to_string(header_len) + " exceeds numpy's limit of " +
-                         std::to_string(npy_max_header) + " bytes");
+        throw data_error(where + "header length " + std::to_string(header_len) +
+                         " exceeds numpy's limit of " + std::to_string(npy_max_header) + " bytes");
     std::string header(header_len, '\0');
-    if (!in.read(header.data(), static_cast<std::streamsize>(header_len))) throw data_error(where + "truncated header");
+    if (!in.read(header.data(), static_cast<std::streamsize>(header_len)))
+        throw data_error(where + "truncated header");
     npy_header h = npy_dict_parser(header, major <= 2, where).parse();
     h.data_offset = (major == 1 ? 10 : 12) + header_len;
     return h;
@@ -234,7 +240,8 @@ void load_tensor(const std::filesystem::path& file, const std::string& tensor,
     const auto size = std::filesystem::file_size(file, ec);
     if (ec) throw data_error(where + "cannot read the file size: " + ec.message());
     if (size != h.data_offset + count * item)
-        throw data_error(where + "holds " + std::to_string(size - std::min<std::uintmax_t>(size, h.data_offset)) +
+        throw data_error(where + "holds " +
+                         std::to_string(size - std::min<std::uintmax_t>(size, h.data_offset)) +
                          " bytes of data, expected " + std::to_string(count * item) +
                          (size < h.data_offset + count * item ? " (truncated)" : ""));
     // The header is checked, so the data is count little-endian values at data_offset.
@@ -248,11 +255,13 @@ void load_tensor(const std::filesystem::path& file, const std::string& tensor,
             // Checked after the conversion: a finite double can overflow a float.
             const T converted = static_cast<T>(v);
             if (non_finite == non_finite_values::reject && !std::isfinite(converted))
-                throw data_error(where + "value " + std::to_string(i) + " is " + std::to_string(v) +
-                                 (std::isfinite(v) ? ", too large for " + std::string(sizeof(T) == 4 ? "float32" : "the network's type")
-                                                   : std::string()) +
-                                 "; the file holds non-finite weights (from a diverged run?). Pass "
-                                 "non_finite_values::allow to load them anyway");
+                throw data_error(
+                    where + "value " + std::to_string(i) + " is " + std::to_string(v) +
+                    (std::isfinite(v)
+                         ? ", too large for " + std::string(sizeof(T) == 4 ? "float32" : "the network's type")
+                         : std::string()) +
+                    "; the file holds non-finite weights (from a diverged run?). Pass "
+                    "non_finite_values::allow to load them anyway");
             dst[i] = converted;
         }
     };
@@ -267,7 +276,8 @@ void load_tensor(const std::filesystem::path& file, const std::string& tensor,
 // temporary name and renamed, so a crash never leaves a half-written file.
 template <class T>
 void save_tensor(const std::filesystem::path& file, const T* src, const std::vector<std::size_t>& shape) {
-    static_assert(std::endian::native == std::endian::little, "strata writes .npy files on little-endian hosts");
+    static_assert(std::endian::native == std::endian::little,
+                  "strata writes .npy files on little-endian hosts");
     std::size_t count = 1;
     for (auto d : shape) count *= d;
     std::string header = std::string("{'descr': '") + (sizeof(T) == 4 ? "<f4" : "<f8") +
@@ -278,7 +288,14 @@ void save_tensor(const std::filesystem::path& file, const T* src, const std::vec
     const auto temporary = file.string() + ".tmp-" + std::to_string(::getpid());
     {
         std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-        const char preamble_bytes[preamble] = {'\x93', 'N', 'U', 'M', 'P', 'Y', 1, 0,
+        const char preamble_bytes[preamble] = {'\x93',
+                                               'N',
+                                               'U',
+                                               'M',
+                                               'P',
+                                               'Y',
+                                               1,
+                                               0,
                                                static_cast<char>(header.size() & 0xff),
                                                static_cast<char>(header.size() >> 8)};
         out.write(preamble_bytes, preamble);

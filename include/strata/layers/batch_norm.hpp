@@ -94,7 +94,8 @@ struct batch_norm_layer {
         f(tensor_ref<V>{"gamma", "weight", self.params_, channels, true, {channels}});
         f(tensor_ref<V>{"beta", "bias", self.params_ + channels, channels, true, {channels}});
         f(tensor_ref<V>{"moving_mean", "running_mean", self.state_, channels, false, {channels}});
-        f(tensor_ref<V>{"moving_variance", "running_var", self.state_ + channels, channels, false, {channels}});
+        f(tensor_ref<V>{
+            "moving_variance", "running_var", self.state_ + channels, channels, false, {channels}});
     }
 
     double momentum() const noexcept { return momentum_; }

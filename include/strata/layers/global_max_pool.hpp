@@ -31,7 +31,8 @@ struct global_max_pool_layer : parameter_free_layer {
     }
     // The winning pixel is found again from in and out rather than kept: it
     // costs one pass over the input and no workspace.
-    void backward(const T* in, const T* out, T* dout, T* din, T*, std::size_t n, const pass_context<T>&) const {
+    void backward(const T* in, const T* out, T* dout, T* din, T*, std::size_t n,
+                  const pass_context<T>&) const {
         if (!din) return;
         std::fill_n(din, n * pixels * C, T(0));
         for (std::size_t s = 0; s < n; ++s)

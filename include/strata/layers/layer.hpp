@@ -95,11 +95,16 @@ concept layer_has_workspace_size = requires(std::size_t n) {
     { L::workspace_size(n) } -> std::convertible_to<std::size_t>;
 };
 template <class L, class T>
-concept layer_has_bind_parameters = requires(L& l, T* p) { l.bind_parameters(p); };
+concept layer_has_bind_parameters = requires(L& l, T* p) {
+    l.bind_parameters(p);
+};
 template <class L>
-concept layer_has_initialize = requires(L& l, rng& r) { l.initialize(r); };
+concept layer_has_initialize = requires(L& l, rng& r) {
+    l.initialize(r);
+};
 template <class L, class T>
-concept layer_has_forward = requires(const L& l, const T* in, T* out, std::size_t n, const pass_context<T>& c) {
+concept layer_has_forward = requires(const L& l, const T* in, T* out, std::size_t n,
+                                     const pass_context<T>& c) {
     l.forward(in, out, n, c);
 };
 template <class L, class T>
@@ -109,13 +114,18 @@ concept layer_has_backward = requires(const L& l, const T* in, const T* out, T* 
 };
 // Optional members: state (with bind_state) and, for any tensor, visit_tensors.
 template <class L, class T>
-concept layer_state_is_bound = !requires { L::state_count; } || requires(L& l, T* s) { l.bind_state(s); };
+concept layer_state_is_bound = !requires {
+    L::state_count;
+}
+|| requires(L& l, T* s) { l.bind_state(s); };
 struct ignore_tensor {
     template <class Ref>
     void operator()(const Ref&) const {}
 };
 template <class L>
-concept visits_tensors = requires(L& layer) { L::visit_tensors(layer, ignore_tensor{}); };
+concept visits_tensors = requires(L& layer) {
+    L::visit_tensors(layer, ignore_tensor{});
+};
 template <class L>
 constexpr bool layer_has_tensors() {
     if constexpr (requires { L::state_count; })
@@ -126,32 +136,39 @@ constexpr bool layer_has_tensors() {
 
 // A bound layer: the protocol stated at the top of this file.
 template <class L, class T>
-concept layer = detail::layer_has_shapes<L> && detail::layer_has_name<L> && detail::layer_has_param_count<L> &&
-    detail::layer_has_workspace_size<L> && detail::layer_has_bind_parameters<L, T> &&
-    detail::layer_has_initialize<L> && detail::layer_has_forward<L, T> && detail::layer_has_backward<L, T> &&
-    detail::layer_state_is_bound<L, T> && (!detail::layer_has_tensors<L>() || detail::visits_tensors<L>);
+concept layer = detail::layer_has_shapes<L> && detail::layer_has_name<L> &&
+    detail::layer_has_param_count<L> && detail::layer_has_workspace_size<L> &&
+    detail::layer_has_bind_parameters<L, T> && detail::layer_has_initialize<L> &&
+    detail::layer_has_forward<L, T> && detail::layer_has_backward<L, T> &&
+    detail::layer_state_is_bound<L, T> &&(!detail::layer_has_tensors<L>() || detail::visits_tensors<L>);
 
 namespace detail {
 // One message naming the first missing member; later checks run only once
 // the earlier ones hold, since they would only repeat the first failure.
 template <class L, class T>
 constexpr bool check_layer() {
-    static_assert(layer_has_shapes<L>, "strata::layer: the type has no `using in_shape` and `using out_shape`");
+    static_assert(layer_has_shapes<L>,
+                  "strata::layer: the type has no `using in_shape` and `using out_shape`");
     if constexpr (layer_has_shapes<L>) {
-        static_assert(layer_has_name<L>, "strata::layer: the type has no `static constexpr std::string_view name`");
-        static_assert(layer_has_param_count<L>,
-                      "strata::layer: the type has no `static constexpr std::size_t param_count` (0 for none; "
-                      "derive from strata::parameter_free_layer)");
+        static_assert(layer_has_name<L>,
+                      "strata::layer: the type has no `static constexpr std::string_view name`");
+        static_assert(
+            layer_has_param_count<L>,
+            "strata::layer: the type has no `static constexpr std::size_t param_count` (0 for none; "
+            "derive from strata::parameter_free_layer)");
         static_assert(layer_has_workspace_size<L>,
                       "strata::layer: the type has no `static std::size_t workspace_size(std::size_t n)`");
-        static_assert(layer_has_bind_parameters<L, T>, "strata::layer: the type has no `void bind_parameters(T*)`");
-        static_assert(layer_has_initialize<L>, "strata::layer: the type has no `void initialize(strata::rng&)`");
+        static_assert(layer_has_bind_parameters<L, T>,
+                      "strata::layer: the type has no `void bind_parameters(T*)`");
+        static_assert(layer_has_initialize<L>,
+                      "strata::layer: the type has no `void initialize(strata::rng&)`");
         static_assert(layer_has_forward<L, T>,
                       "strata::layer: the type has no `void forward(const T* in, T* out, std::size_t n, "
                       "const pass_context<T>&) const`");
-        static_assert(layer_has_backward<L, T>,
-                      "strata::layer: the type has no `void backward(const T* in, const T* out, T* dout, T* din, "
-                      "T* dparams, std::size_t n, const pass_context<T>&) const`");
+        static_assert(
+            layer_has_backward<L, T>,
+            "strata::layer: the type has no `void backward(const T* in, const T* out, T* dout, T* din, "
+            "T* dparams, std::size_t n, const pass_context<T>&) const`");
         static_assert(layer_state_is_bound<L, T>,
                       "strata::layer: the type has a state_count but no `void bind_state(T*)`");
         if constexpr (layer_has_param_count<L>)
@@ -296,9 +313,16 @@ void visit_kernel_and_bias(Self& self, F&& f) {
     }
     f(kernel);
     if constexpr (L::bias_count > 0)
-        f(tensor_ref<V, std::remove_reference_t<decltype((self.bias_penalty))>>{
-            "bias", "bias", self.bias(), L::bias_count, true, {L::bias_count}, 1, {0, 1, 2, 3}, &self.bias_penalty,
-            false});
+        f(tensor_ref<V, std::remove_reference_t<decltype((self.bias_penalty))>>{"bias",
+                                                                                "bias",
+                                                                                self.bias(),
+                                                                                L::bias_count,
+                                                                                true,
+                                                                                {L::bias_count},
+                                                                                1,
+                                                                                {0, 1, 2, 3},
+                                                                                &self.bias_penalty,
+                                                                                false});
 }
 
 template <class... Options>

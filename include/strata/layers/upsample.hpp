@@ -55,13 +55,15 @@ struct upsample_layer : parameter_free_layer {
                     if constexpr (std::is_same_v<Mode, nearest>) {
                         std::copy_n(src + ((oy / S) * W + ox / S) * C, C, o);
                     } else {
-                        const T wy = static_cast<T>(rows.weight_hi[oy]), wx = static_cast<T>(cols.weight_hi[ox]);
+                        const T wy = static_cast<T>(rows.weight_hi[oy]),
+                                wx = static_cast<T>(cols.weight_hi[ox]);
                         const T* a = src + (rows.lo[oy] * W + cols.lo[ox]) * C;
                         const T* b = src + (rows.lo[oy] * W + cols.hi[ox]) * C;
                         const T* c = src + (rows.hi[oy] * W + cols.lo[ox]) * C;
                         const T* d = src + (rows.hi[oy] * W + cols.hi[ox]) * C;
                         for (std::size_t k = 0; k < C; ++k)
-                            o[k] = (T(1) - wy) * ((T(1) - wx) * a[k] + wx * b[k]) + wy * ((T(1) - wx) * c[k] + wx * d[k]);
+                            o[k] = (T(1) - wy) * ((T(1) - wx) * a[k] + wx * b[k]) +
+                                   wy * ((T(1) - wx) * c[k] + wx * d[k]);
                     }
                 }
         }
@@ -82,7 +84,8 @@ struct upsample_layer : parameter_free_layer {
                     if constexpr (std::is_same_v<Mode, nearest>) {
                         add(oy / S, ox / S, T(1));
                     } else {
-                        const T wy = static_cast<T>(rows.weight_hi[oy]), wx = static_cast<T>(cols.weight_hi[ox]);
+                        const T wy = static_cast<T>(rows.weight_hi[oy]),
+                                wx = static_cast<T>(cols.weight_hi[ox]);
                         add(rows.lo[oy], cols.lo[ox], (T(1) - wy) * (T(1) - wx));
                         add(rows.lo[oy], cols.hi[ox], (T(1) - wy) * wx);
                         add(rows.hi[oy], cols.lo[ox], wy * (T(1) - wx));

@@ -14,7 +14,6 @@
 
 namespace strata {
 
-
 // Where a tensor's layer sits in the network. Built as a string only on
 // request, so walks inside a training step (penalties) allocate nothing.
 struct layer_path {
@@ -33,7 +32,7 @@ void for_each_tensor(Net& net, F&& f) {
         (
             [&] {
                 using L = typename N::template layer_type<I>;
-                if constexpr (L::param_count > 0 || detail::state_count_of<L> > 0) {
+                if constexpr (L::param_count > 0 || detail::state_count_of < L >> 0) {
                     if constexpr (detail::visits_tensors<L>) {  // sequential checked it
                         const layer_path path{I, L::name};
                         L::visit_tensors(net.template layer<I>(), [&](const auto& ref) { f(path, ref); });

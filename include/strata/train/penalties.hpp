@@ -44,8 +44,9 @@ double apply_weight_penalties(const Net& net, std::span<typename Net::scalar_typ
     for_each_tensor(net, [&](const layer_path&, const auto& t) {
         if (!t.trainable) return;
         const std::span<const T> w(t.data, t.count);
-        const std::span<T> g =
-            gradients.empty() ? std::span<T>() : gradients.subspan(static_cast<std::size_t>(t.data - base), t.count);
+        const std::span<T> g = gradients.empty()
+                                   ? std::span<T>()
+                                   : gradients.subspan(static_cast<std::size_t>(t.data - base), t.count);
         using P = std::remove_cvref_t<decltype(*t.penalty)>;
         if constexpr (is_penalty_v<P>) {
             static_assert(check_regularizer<P, T>());

@@ -32,11 +32,10 @@ void for_each_tensor(Net& net, F&& f) {
         (
             [&] {
                 using L = typename N::template layer_type<I>;
-                if constexpr (L::param_count > 0 || detail::state_count_of < L >> 0) {
-                    if constexpr (detail::visits_tensors<L>) {  // sequential checked it
-                        const layer_path path{I, L::name};
-                        L::visit_tensors(net.template layer<I>(), [&](const auto& ref) { f(path, ref); });
-                    }
+                // sequential's layer check made every layer with tensors visit them
+                if constexpr (detail::visits_tensors<L>) {
+                    const layer_path path{I, L::name};
+                    L::visit_tensors(net.template layer<I>(), [&](const auto& ref) { f(path, ref); });
                 }
             }(),
             ...);

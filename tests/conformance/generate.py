@@ -39,6 +39,10 @@ ACTIVATIONS = {
 #   ("up", factor, "nearest" or "bilinear") ("zpad", padding)
 #   ("bn",): batch normalization with Keras' epsilon 1e-3 and momentum 0.99
 #            (PyTorch's momentum 0.01), over channels or features
+# and composites, whose layers are lists of the same tuples:
+#   ("chain", layers) ("residual", layers, shortcut layers or None)
+#   ("concat", [branch, ...]) with each branch one layer tuple, ("skip_concat", layers)
+# Tensors are saved under strata's paths: 1_residual.0_conv2d.weight.
 CASES = [
     ("conv_valid_relu", (8, 8, 3),
      [("conv", 4, 3, "relu", "valid", 1, True), ("max_pool", 2, 2), ("flatten",), ("dense", 5, "identity", True)],
@@ -73,6 +77,29 @@ CASES = [
      [("conv", 5, 3, "relu", "valid", 1, False), ("bn",), ("max_pool", 2, 2), ("flatten",),
       ("dense", 6, "tanh", True), ("bn",), ("dense", 3, "identity", True)],
      "sparse_logits"),
+    ("residual_projection", (6, 6, 3),
+     [("conv", 4, 3, "relu", "same", 1, True),
+      ("residual", [("conv", 4, 3, "identity", "same", 1, False), ("bn",), ("act", "relu"),
+                    ("conv", 4, 3, "identity", "same", 1, True)], None),
+      ("act", "relu"),
+      ("residual", [("conv", 6, 3, "identity", "same", 2, False), ("bn",), ("act", "relu"),
+                    ("conv", 6, 3, "identity", "same", 1, False), ("bn",)],
+       [("conv", 6, 1, "identity", "valid", 2, False), ("bn",)]),
+      ("act", "relu"), ("gap",), ("dense", 3, "identity", True)],
+     "sparse_logits"),
+    ("concat_branches", (6, 6, 2),
+     [("concat", [("conv", 3, 1, "relu", "valid", 1, True),
+                  ("chain", [("conv", 2, 3, "tanh", "same", 1, True), ("max_pool", 3, 1), ("zpad", 1)])]),
+      ("conv", 4, 3, "relu", "valid", 2, True), ("flatten",), ("dense", 4, "identity", True)],
+     "categorical_logits"),
+    ("unet_two_levels", (8, 8, 2),
+     [("conv", 4, 3, "relu", "same", 1, True),
+      ("skip_concat", [("max_pool", 2, 2), ("conv", 6, 3, "tanh", "same", 1, True),
+                       ("skip_concat", [("max_pool", 2, 2), ("conv", 8, 3, "identity", "same", 1, False), ("bn",),
+                                        ("act", "tanh"), ("up", 2, "nearest")]),
+                       ("conv", 6, 3, "tanh", "same", 1, True), ("up", 2, "bilinear")]),
+      ("conv", 3, 1, "identity", "valid", 1, True), ("flatten",), ("dense", 2, "identity", True)],
+     "binary_logits"),
 ]
 
 
@@ -82,60 +109,114 @@ def same_padding(size, kernel, stride):
     return total // 2, total - total // 2
 
 
+STRATA_NAMES = {"conv": "conv2d", "dense": "dense", "bn": "batch_norm", "max_pool": "max_pool",
+                "avg_pool": "avg_pool", "gap": "global_avg_pool", "gmp": "global_max_pool", "flatten": "flatten",
+                "up": "upsample", "zpad": "zero_padding", "chain": "chain", "residual": "residual",
+                "concat": "concat", "skip_concat": "skip_concat"}
+
+
+class BatchNorm(torch.nn.Module):
+    """Batch normalization over dim 1 of (N, C) or (N, C, H, W)."""
+    def __init__(self):
+        super().__init__()
+        self.bn = torch.nn.LazyBatchNorm1d(eps=1e-3, momentum=0.01)
+
+    def forward(self, x):
+        self.rows = x.numel() // x.shape[1]  # values per channel in the batch
+        return self.bn(x.flatten(2) if x.dim() == 4 else x).reshape(x.shape)
+
+
+class Layer(torch.nn.Module):
+    """One layer tuple; composites hold their children."""
+    def __init__(self, spec):
+        super().__init__()
+        self.spec = spec
+        kind = spec[0]
+        self.name = STRATA_NAMES.get(kind, spec[1] if kind == "act" else kind)
+        self.children_ = torch.nn.ModuleList()
+        self.shortcut = None
+        if kind == "conv":
+            _, filters, kernel, _, _, stride, bias = spec
+            self.module = torch.nn.LazyConv2d(filters, kernel, stride=stride, bias=bias)
+        elif kind == "dense":
+            self.module = torch.nn.LazyLinear(spec[1], bias=spec[3])
+        elif kind == "bn":
+            self.module = BatchNorm()
+        elif kind in ("chain", "residual", "skip_concat"):
+            self.children_ = torch.nn.ModuleList(Layer(s) for s in spec[1])
+            if kind == "residual" and spec[2] is not None:
+                self.shortcut = Layer(("chain", spec[2]))
+                self.shortcut.name = "shortcut"
+        elif kind == "concat":
+            self.children_ = torch.nn.ModuleList(Layer(s) for s in spec[1])
+
+    def run_children(self, x):
+        for child in self.children_:
+            x = child(x)
+        return x
+
+    def forward(self, x):
+        spec, kind = self.spec, self.spec[0]
+        if kind == "conv":
+            _, _, kernel, act, padding, stride, _ = spec
+            if padding == "same":
+                top, bottom = same_padding(x.shape[2], kernel, stride)
+                left, right = same_padding(x.shape[3], kernel, stride)
+                x = F.pad(x, (left, right, top, bottom))
+            return ACTIVATIONS[act](self.module(x))
+        if kind == "dense":
+            return ACTIVATIONS[spec[2]](self.module(x))
+        if kind == "bn":
+            return self.module(x)
+        if kind == "max_pool":
+            return F.max_pool2d(x, spec[1], spec[2])
+        if kind == "avg_pool":
+            return F.avg_pool2d(x, spec[1], spec[2])
+        if kind == "gap":
+            return x.mean(dim=(2, 3))
+        if kind == "gmp":
+            return F.adaptive_max_pool2d(x, 1).flatten(1)
+        if kind == "up":
+            return F.interpolate(x, scale_factor=spec[1], mode=spec[2],
+                                 **({"align_corners": False} if spec[2] == "bilinear" else {}))
+        if kind == "zpad":
+            return F.pad(x, (spec[1],) * 4)
+        if kind == "flatten":
+            return x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)  # NHWC order, as strata
+        if kind == "act":
+            return ACTIVATIONS[spec[1]](x)
+        if kind == "chain":
+            return self.run_children(x)
+        if kind == "residual":
+            return self.run_children(x) + (self.shortcut(x) if self.shortcut is not None else x)
+        if kind == "concat":
+            return torch.cat([child(x) for child in self.children_], dim=1)  # channels, as NHWC's last axis
+        if kind == "skip_concat":
+            return torch.cat([x, self.run_children(x)], dim=1)
+        raise ValueError(kind)
+
+    def named_layers(self, path):
+        """(strata path, leaf layer) for this layer and everything inside it."""
+        yield path, self
+        for index, child in enumerate(self.children_):
+            yield from child.named_layers(f"{path}.{index}_{child.name}")
+        if self.shortcut is not None:
+            yield from self.shortcut.named_layers(f"{path}.{len(self.children_)}_shortcut")
+
+
 class Net(torch.nn.Module):
     def __init__(self, input_shape, layers):
         super().__init__()
-        self.specs = layers
-        self.params = torch.nn.ModuleList()
-        channels = input_shape[-1]
-        image = len(input_shape) == 3
-        for spec in layers:
-            image = image and spec[0] not in ("flatten", "gap", "dense")
-            if spec[0] == "conv":
-                _, filters, kernel, _, _, stride, bias = spec
-                self.params.append(torch.nn.Conv2d(channels, filters, kernel, stride=stride, bias=bias))
-                channels = filters
-            elif spec[0] == "dense":
-                _, units, _, bias = spec
-                self.params.append(torch.nn.LazyLinear(units, bias=bias))
-            elif spec[0] == "bn":
-                kind = torch.nn.LazyBatchNorm2d if image else torch.nn.LazyBatchNorm1d
-                self.params.append(kind(eps=1e-3, momentum=0.01))
-            else:
-                self.params.append(None)
+        self.layers = torch.nn.ModuleList(Layer(s) for s in layers)
 
     def forward(self, x):
-        for spec, module in zip(self.specs, self.params):
-            kind = spec[0]
-            if kind == "conv":
-                _, _, kernel, act, padding, stride, _ = spec
-                if padding == "same":
-                    top, bottom = same_padding(x.shape[2], kernel, stride)
-                    left, right = same_padding(x.shape[3], kernel, stride)
-                    x = F.pad(x, (left, right, top, bottom))
-                x = ACTIVATIONS[act](module(x))
-            elif kind == "dense":
-                x = ACTIVATIONS[spec[2]](module(x))
-            elif kind == "max_pool":
-                x = F.max_pool2d(x, spec[1], spec[2])
-            elif kind == "avg_pool":
-                x = F.avg_pool2d(x, spec[1], spec[2])
-            elif kind == "gap":
-                x = x.mean(dim=(2, 3))
-            elif kind == "gmp":
-                x = F.adaptive_max_pool2d(x, 1).flatten(1)
-            elif kind == "up":
-                x = F.interpolate(x, scale_factor=spec[1], mode=spec[2],
-                                  **({"align_corners": False} if spec[2] == "bilinear" else {}))
-            elif kind == "zpad":
-                x = F.pad(x, (spec[1],) * 4)
-            elif kind == "flatten":
-                x = x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)  # NHWC order, as strata
-            elif kind == "act":
-                x = ACTIVATIONS[spec[1]](x)
-            elif kind == "bn":
-                x = module(x)
+        for layer in self.layers:
+            x = layer(x)
         return x
+
+    def named_layers(self):
+        for index, layer in enumerate(self.layers):
+            yield from layer.named_layers(f"{index}_{layer.name}")
 
 
 def loss_and_targets(kind, outputs, gen):
@@ -173,12 +254,20 @@ def to_strata(name, tensor):
 
 
 def parameters_by_layer(net):
-    for index, module in enumerate(net.params):
-        if module is None:
-            continue
-        yield f"L{index}.weight", module.weight
-        if module.bias is not None:
-            yield f"L{index}.bias", module.bias
+    """(strata file key, parameter) in strata's order: weight, bias; gamma, beta."""
+    for path, layer in net.named_layers():
+        kind = layer.spec[0]
+        if kind in ("conv", "dense"):
+            yield f"{path}.weight", layer.module.weight
+            if layer.module.bias is not None:
+                yield f"{path}.bias", layer.module.bias
+        elif kind == "bn":
+            yield f"{path}.gamma", layer.module.bn.weight
+            yield f"{path}.beta", layer.module.bn.bias
+
+
+def batch_norms_of(net):
+    return [(path, layer.module) for path, layer in net.named_layers() if layer.spec[0] == "bn"]
 
 
 def write_case(out_dir, seed, name, input_shape, layers, loss_kind):
@@ -192,23 +281,18 @@ def write_case(out_dir, seed, name, input_shape, layers, loss_kind):
     to_torch = (lambda t: t.permute(0, 3, 1, 2)) if len(input_shape) == 3 else (lambda t: t)
     net = Net(input_shape, layers)
     net(to_torch(x_strata))  # materialises the lazy layers
-    batch_norms = [(i, m) for i, m in enumerate(net.params) if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    batch_norms = batch_norms_of(net)
     with torch.no_grad():  # non-zero biases (and gammas other than 1), so their paths are tested
         for key, p in parameters_by_layer(net):
-            if key.endswith("bias"):
+            if key.endswith("bias") or key.endswith("beta"):
                 p.uniform_(-0.5, 0.5, generator=gen)
         for _, m in batch_norms:
-            m.weight.uniform_(0.5, 1.5, generator=gen)
-            m.reset_running_stats()
+            m.bn.weight.uniform_(0.5, 1.5, generator=gen)
+            m.bn.reset_running_stats()
     initial = {key: p.detach().clone() for key, p in parameters_by_layer(net)}
 
-    def count_rows(module, inputs):  # values per channel in the batch
-        module.rows = inputs[0].numel() // inputs[0].shape[1]
-    hooks = [m.register_forward_pre_hook(count_rows) for _, m in batch_norms]
     x = to_torch(x_strata).detach().requires_grad_(True)
     out = net(x)
-    for h in hooks:
-        h.remove()
     if out.dim() == 4:
         raise SystemExit(f"{name}: networks must end flat")
     loss_fn, target = loss_and_targets(loss_kind, out, gen)
@@ -222,10 +306,10 @@ def write_case(out_dir, seed, name, input_shape, layers, loss_kind):
     save("input_grad", x.grad.permute(0, 2, 3, 1) if x.grad.dim() == 4 else x.grad)
     # Moving statistics after that one training step, Keras' way: PyTorch's
     # running_var uses the unbiased batch variance, Keras (and strata) the biased one.
-    for i, m in batch_norms:
-        save(f"L{i}.moving_mean", m.running_mean)
-        unbiased = (m.running_var - 0.99) / 0.01
-        save(f"L{i}.moving_variance", 0.99 + 0.01 * unbiased * (m.rows - 1) / m.rows)
+    for path, m in batch_norms:
+        save(f"{path}.moving_mean", m.bn.running_mean)
+        unbiased = (m.bn.running_var - 0.99) / 0.01
+        save(f"{path}.moving_variance", 0.99 + 0.01 * unbiased * (m.rows - 1) / m.rows)
     for key, p in parameters_by_layer(net):
         save(key, to_strata(key, initial[key]))
         save(key + ".grad", to_strata(key, p.grad))

@@ -89,3 +89,22 @@ TEST_CASE("networks can be flat (multi-layer perceptrons) and end in global_avg_
     static_assert(std::is_same_v<gap::layer_type<1>::out_shape, st::shape<6>>);
     CHECK(gap::param_count == 3 * 3 * 3 * 6 + 6 + 6 * 2 + 2);
 }
+
+TEST_CASE("a seed gives the weights it gave before composites existed") {
+    // Recorded with the flat sequential of commit 437c8ee: the list of layers
+    // that composites share seeds each top-level layer exactly as before.
+    using bn_net = st::sequential<st::input<28, 28, 1>, st::conv2d<32, 3, st::relu>, st::batch_norm,
+                                  st::max_pool<2>, st::conv2d<64, 3, st::relu>, st::batch_norm, st::max_pool<2>,
+                                  st::flatten, st::dense<128, st::relu>, st::dropout<0.5>, st::dense<10>>;
+    bn_net net{st::seed{42}};
+    double sum = 0, weighted = 0;
+    std::size_t i = 0;
+    for (float v : net.parameters()) {
+        sum += v;
+        weighted += v * double(i % 1000 + 1);
+        ++i;
+    }
+    CHECK(net.parameters().size() == 225232);
+    CHECK(sum == doctest::Approx(104.30427958568052).epsilon(1e-12));
+    CHECK(weighted == doctest::Approx(63718.530820393862).epsilon(1e-12));
+}

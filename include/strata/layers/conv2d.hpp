@@ -345,8 +345,8 @@ private:
     T* params_ = nullptr;
 };
 
-template <std::size_t Filters, std::size_t Kernel, class Activation = identity, class... Options>
-struct conv2d {
+template <std::size_t Filters, std::size_t Kernel, class Activation, class... Options>
+struct conv2d_spec {
     static_assert(Filters >= 1, "conv2d needs at least one filter");
     static_assert(Kernel >= 1, "conv2d kernel size must be at least 1");
     static_assert((detail::allowed_kinds<stride_option_kind, padding_option_kind, bias_option_kind,
@@ -364,5 +364,12 @@ struct conv2d {
     using bind = conv2d_layer<T, In, Filters, Kernel, Activation, stride_value, padding::is_same, bias,
                               initializer, weight_penalties_from<Options...>>;
 };
+
+// The activation may be left out: conv2d<32, 3, same> reads as Keras'
+// Conv2D(32, 3, padding="same") and applies none.
+template <std::size_t Filters, std::size_t Kernel, class Activation = identity, class... Options>
+struct conv2d : std::conditional_t<detail::has_option_kind<Activation>::value,
+                                   conv2d_spec<Filters, Kernel, identity, Activation, Options...>,
+                                   conv2d_spec<Filters, Kernel, Activation, Options...>> {};
 
 }  // namespace strata

@@ -18,7 +18,12 @@
 //   template <class Self, class F>               // required when param_count or
 //   static void visit_tensors(Self& self, F&& f);  // state_count > 0: f(tensor_ref{...})
 //                                                // for each tensor, the one way save/load,
-//                                                // penalties and other walkers see them
+//                                                // penalties and other walkers see them;
+//   static void visit_children(Self& self, F&& f); // or, for a composite (chain, residual,
+//                                                // concat): f(index, name, child layer)
+//   static constexpr std::size_t trainable_count, non_trainable_count;  // composites:
+//                                                // real counts, without the padding
+//                                                // between children's slices
 //   void forward(const T* in, T* out, std::size_t n, const pass_context<T>&);
 //   void backward(const T* in, const T* out, T* dout, T* din, T* dparams,
 //                 std::size_t n, const pass_context<T>&);
@@ -112,6 +117,30 @@ concept layer_has_backward = requires(const L& l, const T* in, const T* out, T* 
                                       std::size_t n, const pass_context<T>& c) {
     l.backward(in, out, dout, din, dparams, n, c);
 };
+// Optional parts of the layer protocol, zero when a layer lacks them.
+template <class L>
+inline constexpr std::size_t state_count_of = 0;
+template <class L>
+requires requires { L::state_count; }
+inline constexpr std::size_t state_count_of<L> = L::state_count;
+template <class L>
+inline constexpr std::size_t sync_width_of = 0;
+template <class L>
+requires requires { L::sync_width; }
+inline constexpr std::size_t sync_width_of<L> = L::sync_width;
+// A composite's param_count and state_count are the sizes of its slices,
+// which pad each child to a cache line; these are the scalars it really has.
+template <class L>
+inline constexpr std::size_t trainable_count_of = L::param_count;
+template <class L>
+requires requires { L::trainable_count; }
+inline constexpr std::size_t trainable_count_of<L> = L::trainable_count;
+template <class L>
+inline constexpr std::size_t non_trainable_count_of = state_count_of<L>;
+template <class L>
+requires requires { L::non_trainable_count; }
+inline constexpr std::size_t non_trainable_count_of<L> = L::non_trainable_count;
+
 // Optional members: state (with bind_state) and, for any tensor, visit_tensors.
 template <class L, class T>
 concept layer_state_is_bound = !requires {
@@ -125,6 +154,15 @@ struct ignore_tensor {
 template <class L>
 concept visits_tensors = requires(L& layer) {
     L::visit_tensors(layer, ignore_tensor{});
+};
+// A composite shows its children instead: f(index, name, child) for each.
+struct ignore_child {
+    template <class Child>
+    void operator()(std::size_t, std::string_view, Child&) const {}
+};
+template <class L>
+concept visits_children = requires(L& layer) {
+    L::visit_children(layer, ignore_child{});
 };
 template <class L>
 constexpr bool layer_has_tensors() {
@@ -140,7 +178,8 @@ concept layer = detail::layer_has_shapes<L> && detail::layer_has_name<L> &&
     detail::layer_has_param_count<L> && detail::layer_has_workspace_size<L> &&
     detail::layer_has_bind_parameters<L, T> && detail::layer_has_initialize<L> &&
     detail::layer_has_forward<L, T> && detail::layer_has_backward<L, T> &&
-    detail::layer_state_is_bound<L, T> &&(!detail::layer_has_tensors<L>() || detail::visits_tensors<L>);
+    detail::layer_state_is_bound<L, T> &&
+    (!detail::layer_has_tensors<L>() || detail::visits_tensors<L> || detail::visits_children<L>);
 
 namespace detail {
 // One message naming the first missing member; later checks run only once
@@ -172,7 +211,7 @@ constexpr bool check_layer() {
         static_assert(layer_state_is_bound<L, T>,
                       "strata::layer: the type has a state_count but no `void bind_state(T*)`");
         if constexpr (layer_has_param_count<L>)
-            static_assert(!layer_has_tensors<L>() || visits_tensors<L>,
+            static_assert(!layer_has_tensors<L>() || visits_tensors<L> || visits_children<L>,
                           "strata::layer: a layer with parameters or state must show them through "
                           "`template <class Self, class F> static void visit_tensors(Self&, F&&)`");
     }

@@ -20,56 +20,11 @@
 #include "../core/error.hpp"
 #include "../core/random.hpp"
 #include "../core/thread_pool.hpp"
+#include "../layers/chain.hpp"
 #include "../layers/layer.hpp"
 
 namespace strata {
 
-namespace detail {
-
-// Binds each spec to the shape the previous layer produces, appending to
-// Bound: one instantiation per layer (no tuple_cat), and a layer whose own
-// check failed still yields a type, so the compiler stops at that one message.
-template <class T, class In, class Bound, class... Specs>
-struct bind_chain;
-template <class T, class In, class... Bound>
-struct bind_chain<T, In, std::tuple<Bound...>> {
-    using type = std::tuple<Bound...>;
-    using out_shape = In;
-};
-// A bound type that is not a layer ends the chain there, after check_layer's
-// one message: the layers before it still form a network, so nothing else fails.
-template <bool IsLayer, class T, class In, class Layer, class Bound, class... Rest>
-struct continue_chain {
-    using type = bind_chain<T, In, Bound>;
-};
-template <class T, class In, class Layer, class... Bound, class... Rest>
-struct continue_chain<true, T, In, Layer, std::tuple<Bound...>, Rest...> {
-    using type = bind_chain<T, typename Layer::out_shape, std::tuple<Bound..., Layer>, Rest...>;
-};
-template <class T, class In, class... Bound, class Spec, class... Rest>
-struct bind_chain<T, In, std::tuple<Bound...>, Spec, Rest...> {
-    using bound = typename Spec::template bind<T, In>;
-    static_assert(check_layer<bound, T>());
-    using next = typename continue_chain<layer<bound, T>, T, In, bound, std::tuple<Bound...>, Rest...>::type;
-    using type = typename next::type;
-    using out_shape = typename next::out_shape;
-};
-template <class T, class In, class... Specs>
-using bind_layers = bind_chain<T, In, std::tuple<>, Specs...>;
-
-// Optional parts of the layer protocol, zero when a layer lacks them.
-template <class L>
-inline constexpr std::size_t state_count_of = 0;
-template <class L>
-requires requires { L::state_count; }
-inline constexpr std::size_t state_count_of<L> = L::state_count;
-template <class L>
-inline constexpr std::size_t sync_width_of = 0;
-template <class L>
-requires requires { L::sync_width; }
-inline constexpr std::size_t sync_width_of<L> = L::sync_width;
-
-}  // namespace detail
 
 // Which slice of a batch a pass runs, for layers that combine the slices' sums.
 struct batch_slice {
@@ -88,65 +43,24 @@ class basic_sequential {
 
 public:
     using scalar_type = T;
+    using list_type = detail::bound_list<T, typename Input::shape_type, Specs...>;
     using layers_tuple = typename detail::bind_layers<T, typename Input::shape_type, Specs...>::type;
     using in_shape = typename Input::shape_type;
     using out_shape = typename detail::bind_layers<T, in_shape, Specs...>::out_shape;
-    static constexpr std::size_t layer_count = std::tuple_size_v<layers_tuple>;
+    static constexpr std::size_t layer_count = list_type::count;
     template <std::size_t I>
     using layer_type = std::tuple_element_t<I, layers_tuple>;
 
-private:
-    template <std::size_t... I>
-    static constexpr auto param_offsets_impl(std::index_sequence<I...>) {
-        // Each layer's slice starts on a cache line so kernels see aligned weights.
-        std::array<std::size_t, layer_count + 1> offsets{};
-        const std::array<std::size_t, layer_count> counts{layer_type<I>::param_count...};
-        for (std::size_t i = 0; i < layer_count; ++i)
-            offsets[i + 1] = offsets[i] + round_up_to_line<T>(counts[i]);
-        return offsets;
-    }
-    template <std::size_t... I>
-    static constexpr auto state_offsets_impl(std::index_sequence<I...>) {
-        std::array<std::size_t, layer_count + 1> offsets{};
-        const std::array<std::size_t, layer_count> counts{detail::state_count_of<layer_type<I>>...};
-        for (std::size_t i = 0; i < layer_count; ++i)
-            offsets[i + 1] = offsets[i] + round_up_to_line<T>(counts[i]);
-        return offsets;
-    }
-    template <std::size_t... I>
-    static constexpr auto out_sizes_impl(std::index_sequence<I...>) {
-        return std::array<std::size_t, layer_count>{layer_type<I>::out_shape::size...};
-    }
-
-public:
-    static constexpr auto param_offsets = param_offsets_impl(std::make_index_sequence<layer_count>{});
-    static constexpr std::size_t param_count = [] {
-        std::size_t total = 0;
-        [&]<std::size_t... I>(std::index_sequence<I...>) { ((total += layer_type<I>::param_count), ...); }
-        (std::make_index_sequence<layer_count>{});
-        return total;
-    }();
-    static constexpr auto state_offsets = state_offsets_impl(std::make_index_sequence<layer_count>{});
+    // Each layer's slice starts on a cache line so kernels see aligned weights.
+    static constexpr auto param_offsets = list_type::param_offsets;
+    static constexpr std::size_t param_count = list_type::trainable_count;
+    static constexpr auto state_offsets = list_type::state_offsets;
     // Non-trainable scalars (batch_norm's moving statistics).
-    static constexpr std::size_t state_count = [] {
-        std::size_t total = 0;
-        [&]<std::size_t... I>(std::index_sequence<I...>) {
-            ((total += detail::state_count_of<layer_type<I>>), ...);
-        }
-        (std::make_index_sequence<layer_count>{});
-        return total;
-    }();
+    static constexpr std::size_t state_count = list_type::non_trainable_count;
     // Most doubles any layer combines across the slices of a batch; 0 when no
     // layer needs whole-batch statistics, and then slices never synchronise.
-    static constexpr std::size_t sync_width = [] {
-        std::size_t w = 0;
-        [&]<std::size_t... I>(std::index_sequence<I...>) {
-            ((w = std::max(w, detail::sync_width_of<layer_type<I>>)), ...);
-        }
-        (std::make_index_sequence<layer_count>{});
-        return w;
-    }();
-    static constexpr auto out_sizes = out_sizes_impl(std::make_index_sequence<layer_count>{});
+    static constexpr std::size_t sync_width = list_type::sync_width;
+    static constexpr auto out_sizes = list_type::out_sizes;
     // Largest value (or gradient) per sample that crosses any layer boundary.
     static constexpr std::size_t widest = [] {
         std::size_t w = in_shape::size;
@@ -177,19 +91,16 @@ public:
     void initialize(seed s) {
         params_.fill_zero();
         state_.fill_zero();
-        for_each_layer([&](auto& layer, std::size_t i) {
-            rng r(mix_keys(s.value, i));
-            layer.initialize(r);
-        });
+        layers_.initialize(s.value);
     }
 
     template <std::size_t I>
     layer_type<I>& layer() noexcept {
-        return std::get<I>(layers_);
+        return std::get<I>(layers_.layers);
     }
     template <std::size_t I>
     const layer_type<I>& layer() const noexcept {
-        return std::get<I>(layers_);
+        return std::get<I>(layers_.layers);
     }
 
     // Every trainable scalar, layer after layer (with padding between layers
@@ -208,13 +119,15 @@ public:
     // Applies f(layer, index) to each layer in order.
     template <class F>
     void for_each_layer(F&& f) {
-        [&]<std::size_t... I>(std::index_sequence<I...>) { (f(std::get<I>(layers_), I), ...); }
-        (std::make_index_sequence<layer_count>{});
+        layers_.for_each(f);
     }
     template <class F>
     void for_each_layer(F&& f) const {
-        [&]<std::size_t... I>(std::index_sequence<I...>) { (f(std::get<I>(layers_), I), ...); }
-        (std::make_index_sequence<layer_count>{});
+        layers_.for_each(f);
+    }
+    template <class Self, class F>
+    static void visit_children(Self& self, F&& f) {
+        list_type::visit_children(self.layers_, f);
     }
 
     // One thread's buffers for a slice of the batch: every layer's output
@@ -286,7 +199,7 @@ private:
     void backward_layer(replica& r, const T* in, T*& dout, T*& din, T* input_gradient, std::size_t n,
                         std::uint64_t step_seed, std::size_t first_sample, batch_slice slice) const {
         const T* layer_in = I == 0 ? in : r.output(I - 1);
-        std::get<I>(layers_).backward(layer_in, r.output(I), dout, I == 0 ? input_gradient : din,
+        std::get<I>(layers_.layers).backward(layer_in, r.output(I), dout, I == 0 ? input_gradient : din,
                                       r.gradients.data() + param_offsets[I], n,
                                       context(r, I, true, step_seed, first_sample, slice));
         // The next layer down reads what this one wrote and may overwrite the spent buffer.
@@ -306,16 +219,13 @@ private:
     }
 
     void bind_all() {
-        for_each_layer([&](auto& layer, std::size_t i) {
-            layer.bind_parameters(params_.data() + param_offsets[i]);
-            if constexpr (requires { layer.bind_state(state_.data()); })
-                layer.bind_state(state_.data() + state_offsets[i]);
-        });
+        layers_.bind_parameters(params_.data());
+        layers_.bind_state(state_.data());
     }
 
     aligned_buffer<T> params_;
     aligned_buffer<T> state_;
-    layers_tuple layers_;
+    list_type layers_;
 };
 
 // The float network users write: sequential<input<28, 28, 1>, conv2d<...>, ...>.

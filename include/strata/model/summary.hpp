@@ -8,6 +8,9 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
+
+#include "../layers/layer.hpp"
 
 #include "sequential.hpp"
 
@@ -16,15 +19,18 @@ namespace strata {
 struct summary_row {
     std::string_view layer;
     std::string output_shape;
-    std::size_t params;
+    std::size_t params;  // trainable and non-trainable, as Keras counts them
+    std::size_t index;   // within its parent
+    std::size_t depth;   // 0 for the network's own layers, 1 inside a composite, ...
 };
 
+// Every layer, a composite's children listed after it one level deeper.
 template <class Net>
 struct network_summary {
     static constexpr std::size_t trainable_params = Net::param_count;
     static constexpr std::size_t non_trainable_params = Net::state_count;
     static constexpr std::size_t total_params = trainable_params + non_trainable_params;
-    std::array<summary_row, Net::layer_count> rows;
+    std::vector<summary_row> rows;
 };
 
 namespace detail {
@@ -38,18 +44,26 @@ inline std::string with_thousands(std::size_t v) {
 }
 }  // namespace detail
 
+namespace detail {
+template <class Layer>
+void add_summary_rows(std::vector<summary_row>& rows, std::size_t index, const Layer& layer, std::size_t depth) {
+    using L = std::remove_const_t<Layer>;
+    rows.push_back({L::name, L::out_shape::to_string(), trainable_count_of<L> + non_trainable_count_of<L>, index,
+                    depth});
+    if constexpr (visits_children<L>)
+        L::visit_children(layer, [&](std::size_t i, std::string_view, const auto& child) {
+            add_summary_rows(rows, i, child, depth + 1);
+        });
+}
+}  // namespace detail
+
 template <class T, class Input, class... Layers>
-network_summary<basic_sequential<T, Input, Layers...>> summary(const basic_sequential<T, Input, Layers...>&) {
+network_summary<basic_sequential<T, Input, Layers...>> summary(const basic_sequential<T, Input, Layers...>& net) {
     using Net = basic_sequential<T, Input, Layers...>;
     network_summary<Net> s;
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-        ((s.rows[I] = summary_row{Net::template layer_type<I>::name,
-                                  Net::template layer_type<I>::out_shape::to_string(),
-                                  Net::template layer_type<I>::param_count +
-                                      detail::state_count_of<typename Net::template layer_type<I>>}),
-         ...);
-    }
-    (std::make_index_sequence<Net::layer_count>{});
+    Net::visit_children(net, [&](std::size_t i, std::string_view, const auto& layer) {
+        detail::add_summary_rows(s.rows, i, layer, 0);
+    });
     return s;
 }
 
@@ -67,10 +81,9 @@ std::ostream& operator<<(std::ostream& os, const network_summary<Net>& s) {
     };
     row("Layer (type)", "Output Shape", "Param #");
     out << rule << "\n";
-    for (std::size_t i = 0; i < s.rows.size(); ++i) {
-        const auto& r = s.rows[i];
-        row(std::string(r.layer) + "_" + std::to_string(i), r.output_shape, detail::with_thousands(r.params));
-    }
+    for (const auto& r : s.rows)
+        row(std::string(2 * r.depth, ' ') + std::string(r.layer) + "_" + std::to_string(r.index), r.output_shape,
+            detail::with_thousands(r.params));
     out << rule << "\n"
         << "Total params: " << detail::with_thousands(s.total_params) << "\n"
         << "Trainable params: " << detail::with_thousands(s.trainable_params) << "\n"

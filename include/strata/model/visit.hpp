@@ -14,33 +14,47 @@
 
 namespace strata {
 
-// Where a tensor's layer sits in the network. Built as a string only on
-// request, so walks inside a training step (penalties) allocate nothing.
+// Where a tensor's layer sits in the network: its index and name within its
+// parent, and the parent's path for a layer inside a composite. Built as a
+// string only on request, so walks inside a training step (penalties)
+// allocate nothing.
 struct layer_path {
     std::size_t index;
     std::string_view layer;
-    std::string to_string() const { return std::to_string(index) + "_" + std::string(layer); }
+    const layer_path* parent = nullptr;
+    // "3_residual.0_conv2d"
+    std::string to_string() const {
+        std::string own = std::to_string(index) + "_" + std::string(layer);
+        return parent ? parent->to_string() + "." + own : own;
+    }
+    std::size_t depth() const { return parent ? parent->depth() + 1 : 0; }
 };
 
-// f(layer_path, tensor_ref) for every tensor of net, layer by layer; the
-// path's string is "<index>_<layer>" (0_conv2d, 4_batch_norm). A const net
-// gives const data.
+namespace detail {
+template <class Layer, class F>
+void visit_layer_tensors(Layer& layer, const layer_path& path, F& f) {
+    using L = std::remove_const_t<Layer>;
+    if constexpr (visits_children<L>) {
+        L::visit_children(layer, [&](std::size_t index, std::string_view name, auto& child) {
+            const layer_path child_path{index, name, &path};
+            visit_layer_tensors(child, child_path, f);
+        });
+    } else if constexpr (visits_tensors<L>) {
+        // sequential's layer check made every layer with tensors visit them
+        L::visit_tensors(layer, [&](const auto& ref) { f(path, ref); });
+    }
+}
+}  // namespace detail
+
+// f(layer_path, tensor_ref) for every tensor of net, layer by layer and into
+// composites; the path's string is "<index>_<layer>" (0_conv2d, 4_batch_norm,
+// 3_residual.0_conv2d). A const net gives const data.
 template <class Net, class F>
 void for_each_tensor(Net& net, F&& f) {
-    using N = std::remove_const_t<Net>;
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-        (
-            [&] {
-                using L = typename N::template layer_type<I>;
-                // sequential's layer check made every layer with tensors visit them
-                if constexpr (detail::visits_tensors<L>) {
-                    const layer_path path{I, L::name};
-                    L::visit_tensors(net.template layer<I>(), [&](const auto& ref) { f(path, ref); });
-                }
-            }(),
-            ...);
-    }
-    (std::make_index_sequence<N::layer_count>{});
+    std::remove_const_t<Net>::visit_children(net, [&](std::size_t index, std::string_view name, auto& layer) {
+        const layer_path path{index, name};
+        detail::visit_layer_tensors(layer, path, f);
+    });
 }
 
 }  // namespace strata

@@ -3,19 +3,23 @@
 //   --variant bn         the same with batch_norm after each convolution
 //   --variant bn_aug     bn, trained on batches augmented on the fly with a
 //                        random shift of up to 10% and horizontal flips
+//   --variant vgg        a deeper plain network: conv32-conv32-pool and
+//                        conv64-conv64-pool, each conv followed by batch_norm,
+//                        dropout 0.25 after each block, dense 256, dropout 0.5
+//   --variant vgg_aug    vgg with bn_aug's augmentation
 // Progress goes to the terminal; --json prints one JSON object as the last
 // line of stdout.
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <iomanip>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <type_traits>
 
 #include <strata/strata.hpp>
+
+#include "../common/example_cli.hpp"
 
 namespace st = strata;
 
@@ -28,6 +32,13 @@ using bn_net = st::sequential<st::input<28, 28, 1>, st::conv2d<32, 3, st::relu>,
                               st::max_pool<2>, st::conv2d<64, 3, st::relu>, st::batch_norm, st::max_pool<2>,
                               st::flatten, st::dense<128, st::relu>, st::dropout<0.5>, st::dense<10>>;
 
+using vgg_net = st::sequential<st::input<28, 28, 1>, st::conv2d<32, 3, st::relu, st::same>, st::batch_norm,
+                               st::conv2d<32, 3, st::relu, st::same>, st::batch_norm, st::max_pool<2>,
+                               st::dropout<0.25>, st::conv2d<64, 3, st::relu, st::same>, st::batch_norm,
+                               st::conv2d<64, 3, st::relu, st::same>, st::batch_norm, st::max_pool<2>,
+                               st::dropout<0.25>, st::flatten, st::dense<256, st::relu>, st::dropout<0.5>,
+                               st::dense<10>>;
+
 namespace {
 
 struct options {
@@ -39,10 +50,12 @@ struct options {
 
 [[noreturn]] void usage(const std::string& problem) {
     std::cerr << "fashion_mnist: " << problem << "\n"
-              << "usage: fashion_mnist [--variant reference|bn|bn_aug] [--epochs N] [--batch N] [--limit N]\n"
+              << "usage: fashion_mnist [--variant reference|bn|bn_aug|vgg|vgg_aug] [--epochs N] [--batch N]\n"
+              << "                     [--limit N] [--lr-schedule constant|cosine]\n"
               << "                     [--threads N] [--seed N] [--data DIR] [--json]\n"
               << "  --variant V  reference (default); bn: batch_norm after each convolution; bn_aug: bn\n"
-              << "               trained with random shifts (10%) and horizontal flips\n"
+              << "               trained with random shifts (10%) and horizontal flips; vgg: two blocks of two\n"
+              << "               convolutions with batch_norm and dropout, dense 256; vgg_aug: vgg augmented\n"
               << "  --lr-schedule S  constant (reference's default) or cosine (the bn variants'): Adam's\n"
               << "               rate 1e-3 decays to 0 over the run along a cosine\n"
               << "  --epochs N   training epochs (default 10)\n"
@@ -58,11 +71,8 @@ struct options {
 
 std::uint64_t parse_number(std::string_view flag, const char* text, bool allow_zero) {
     std::uint64_t v = 0;
-    const std::string_view s(text);
-    const auto [end, err] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (err != std::errc{} || end != s.data() + s.size() || (!allow_zero && v == 0))
-        usage(std::string(flag) + " expects a " + (allow_zero ? "non-negative" : "positive") +
-              " whole number, got '" + std::string(s) + "'");
+    std::string problem;
+    if (!example::parse_number(flag, text, allow_zero, v, problem)) usage(problem);
     return v;
 }
 
@@ -88,8 +98,9 @@ options parse(int argc, char** argv) {
             o.data_dir = value();
         else if (a == "--variant") {
             o.variant = value();
-            if (o.variant != "reference" && o.variant != "bn" && o.variant != "bn_aug")
-                usage("--variant expects reference, bn or bn_aug, got '" + o.variant + "'");
+            if (o.variant != "reference" && o.variant != "bn" && o.variant != "bn_aug" && o.variant != "vgg" &&
+                o.variant != "vgg_aug")
+                usage("--variant expects reference, bn, bn_aug, vgg or vgg_aug, got '" + o.variant + "'");
         } else if (a == "--lr-schedule") {
             o.schedule = value();
             if (o.schedule != "constant" && o.schedule != "cosine")
@@ -125,8 +136,8 @@ int train(const options& opt, std::ostream& human) {
         const st::schedule::cosine_decay rate{.decay_steps = steps,
                                               .alpha = opt.schedule == "cosine" ? 0.0 : 1.0};
         const auto history = [&] {
-            if constexpr (std::is_same_v<Net, bn_net>) {
-                if (opt.variant == "bn_aug")
+            if constexpr (!std::is_same_v<Net, reference_net>) {
+                if (opt.variant.ends_with("_aug"))
                     return run_fit(rate, st::augment::pipeline{st::augment::random_shift{0.1},
                                                                st::augment::horizontal_flip{}});
             }
@@ -141,23 +152,15 @@ int train(const options& opt, std::ostream& human) {
         if (history.stopped_early()) human << history.stop_reason << "\n";
 
         if (opt.json) {
-            std::ostringstream j;
-            j << std::setprecision(6) << "{\"test_accuracy\": " << test.accuracy
-              << ", \"test_loss\": " << test.loss << ", \"epochs\": " << history.epochs.size()
-              << ", \"train_seconds\": " << seconds << ", \"train_images_per_second\": " << images / seconds
-              << ", \"train_images\": " << data.train.size() << ", \"batch\": " << opt.batch
-              << ", \"seed\": " << opt.seed << ", \"variant\": \"" << opt.variant << "\", \"lr_schedule\": \""
-              << opt.schedule << "\""
-              << ", \"stopped_early\": " << (history.stopped_early() ? "true" : "false")
-              << ", \"history\": [";
-            for (std::size_t i = 0; i < history.epochs.size(); ++i) {
-                const auto& e = history.epochs[i];
-                j << (i ? ", " : "") << "{\"epoch\": " << e.epoch << ", \"loss\": " << e.loss
-                  << ", \"accuracy\": " << e.accuracy << ", \"val_loss\": " << e.val_loss
-                  << ", \"val_accuracy\": " << e.val_accuracy << ", \"seconds\": " << e.seconds << "}";
-            }
-            j << "]}";
-            std::cout << j.str() << std::endl;
+            const example::training_report r{.test_accuracy = test.accuracy,
+                                             .test_loss = test.loss,
+                                             .train_images = data.train.size(),
+                                             .batch = opt.batch,
+                                             .seed = opt.seed,
+                                             .variant = opt.variant,
+                                             .lr_schedule = opt.schedule,
+                                             .extra = {}};
+            std::cout << example::json_line(r, history) << std::endl;
         }
         return history.stopped_early() ? 1 : 0;
     }
@@ -171,7 +174,9 @@ int main(int argc, char** argv) {
     // With --json, stdout carries only the JSON line; people still see progress on stderr.
     std::ostream& human = opt.json ? std::cerr : std::cout;
     try {
-        return opt.variant == "reference" ? train<reference_net>(opt, human) : train<bn_net>(opt, human);
+        if (opt.variant == "reference") return train<reference_net>(opt, human);
+        if (opt.variant.starts_with("vgg")) return train<vgg_net>(opt, human);
+        return train<bn_net>(opt, human);
     } catch (const std::exception& e) {
         std::cerr << "fashion_mnist: " << e.what() << "\n";
         return 1;

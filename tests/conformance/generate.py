@@ -37,6 +37,8 @@ ACTIVATIONS = {
 #   ("dense", units, activation, bias)
 #   ("max_pool", pool, stride) ("avg_pool", pool, stride) ("gap",) ("gmp",) ("flatten",) ("act", name)
 #   ("up", factor, "nearest" or "bilinear") ("zpad", padding)
+#   ("convT", filters, kernel, activation, padding, stride, bias): transposed convolution
+#   ("dw", kernel, multiplier, activation, padding, stride, bias): depthwise convolution
 #   ("bn",): batch normalization with Keras' epsilon 1e-3 and momentum 0.99
 #            (PyTorch's momentum 0.01), over channels or features
 # and composites, whose layers are lists of the same tuples:
@@ -100,6 +102,11 @@ CASES = [
                        ("conv", 6, 3, "tanh", "same", 1, True), ("up", 2, "bilinear")]),
       ("conv", 3, 1, "identity", "valid", 1, True), ("flatten",), ("dense", 2, "identity", True)],
      "binary_logits"),
+    ("transpose_depthwise", (4, 4, 3),
+     [("dw", 3, 2, "relu", "same", 1, True), ("convT", 4, 3, "tanh", "same", 2, True),
+      ("convT", 2, 2, "identity", "valid", 2, False), ("conv", 3, 3, "relu", "valid", 2, True), ("gap",),
+      ("dense", 3, "identity", True)],
+     "sparse_logits"),
 ]
 
 
@@ -109,7 +116,7 @@ def same_padding(size, kernel, stride):
     return total // 2, total - total // 2
 
 
-STRATA_NAMES = {"conv": "conv2d", "dense": "dense", "bn": "batch_norm", "max_pool": "max_pool",
+STRATA_NAMES = {"conv": "conv2d", "convT": "conv2d_transpose", "dw": "depthwise_conv2d", "dense": "dense", "bn": "batch_norm", "max_pool": "max_pool",
                 "avg_pool": "avg_pool", "gap": "global_avg_pool", "gmp": "global_max_pool", "flatten": "flatten",
                 "up": "upsample", "zpad": "zero_padding", "chain": "chain", "residual": "residual",
                 "concat": "concat", "skip_concat": "skip_concat"}
@@ -138,6 +145,11 @@ class Layer(torch.nn.Module):
         if kind == "conv":
             _, filters, kernel, _, _, stride, bias = spec
             self.module = torch.nn.LazyConv2d(filters, kernel, stride=stride, bias=bias)
+        elif kind == "convT":
+            _, filters, kernel, _, _, stride, bias = spec
+            self.module = torch.nn.LazyConvTranspose2d(filters, kernel, stride=stride, bias=bias)
+        elif kind == "dw":
+            self.module = None  # built at the first forward, when the channels are known
         elif kind == "dense":
             self.module = torch.nn.LazyLinear(spec[1], bias=spec[3])
         elif kind == "bn":
@@ -159,6 +171,24 @@ class Layer(torch.nn.Module):
         spec, kind = self.spec, self.spec[0]
         if kind == "conv":
             _, _, kernel, act, padding, stride, _ = spec
+            if padding == "same":
+                top, bottom = same_padding(x.shape[2], kernel, stride)
+                left, right = same_padding(x.shape[3], kernel, stride)
+                x = F.pad(x, (left, right, top, bottom))
+            return ACTIVATIONS[act](self.module(x))
+        if kind == "convT":
+            _, _, kernel, act, padding, stride, _ = spec
+            y = self.module(x)
+            if padding == "same":  # TensorFlow crops kernel - stride pixels, the odd one last
+                top = (kernel - stride) // 2
+                y = y[:, :, top:top + x.shape[2] * stride, top:top + x.shape[3] * stride]
+            return ACTIVATIONS[act](y)
+        if kind == "dw":
+            _, kernel, multiplier, act, padding, stride, bias = spec
+            if self.module is None:
+                channels = x.shape[1]
+                self.module = torch.nn.Conv2d(channels, channels * multiplier, kernel, stride=stride,
+                                              groups=channels, bias=bias)
             if padding == "same":
                 top, bottom = same_padding(x.shape[2], kernel, stride)
                 left, right = same_padding(x.shape[3], kernel, stride)
@@ -257,7 +287,7 @@ def parameters_by_layer(net):
     """(strata file key, parameter) in strata's order: weight, bias; gamma, beta."""
     for path, layer in net.named_layers():
         kind = layer.spec[0]
-        if kind in ("conv", "dense"):
+        if kind in ("conv", "convT", "dw", "dense"):
             yield f"{path}.weight", layer.module.weight
             if layer.module.bias is not None:
                 yield f"{path}.bias", layer.module.bias

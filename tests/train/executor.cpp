@@ -52,16 +52,18 @@ void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::fre
 
 namespace st = strata;
 
-TEST_CASE("a training step allocates nothing after the first batch") {
-    using net_t = st::sequential<st::input<28, 28, 1>, st::conv2d<32, 3, st::relu>, st::max_pool<2>,
-                                 st::conv2d<64, 3, st::relu>, st::max_pool<2>, st::flatten,
-                                 st::dense<128, st::relu>, st::dropout<0.5>, st::dense<10>>;
-    net_t net{st::seed{1}};
-    st::executor<net_t> exec(st::threads{2});
+namespace {
+// Trains a few steps after a first that sizes every buffer; counts the allocations after it.
+template <class Net>
+void check_steady_state_allocates_nothing(std::size_t sample_size) {
+    Net net{st::seed{1}};
+    st::executor<Net> exec(st::threads{2});
     const st::loss::sparse_categorical_crossentropy loss{.from_logits = true};
     const st::optim::adam opt;
     auto state = opt.make_state<float>(net.parameters().size());
-    std::vector<float> x(64 * 784, 0.5f), y(64, 3.0f);
+    std::vector<float> x(64 * sample_size), y(64);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = float(i % 29) / 29.0f;
+    for (std::size_t i = 0; i < y.size(); ++i) y[i] = float(i % 10);
 
     auto step = [&](std::size_t n, std::uint64_t s) {
         const auto stats = exec.train_batch(net, x.data(), y.data(), n, loss, s);
@@ -73,6 +75,39 @@ TEST_CASE("a training step allocates nothing after the first batch") {
     for (std::uint64_t s = 2; s < 6; ++s) CHECK(step(64, s).finite);
     CHECK(step(37, 9).finite);  // a smaller last batch reuses the buffers
     if (counting_allocations) CHECK(allocations.load() == before);
+}
+}  // namespace
+
+TEST_CASE("a training step allocates nothing after the first batch") {
+    using net_t = st::sequential<st::input<28, 28, 1>, st::conv2d<32, 3, st::relu>, st::max_pool<2>,
+                                 st::conv2d<64, 3, st::relu>, st::max_pool<2>, st::flatten,
+                                 st::dense<128, st::relu>, st::dropout<0.5>, st::dense<10>>;
+    check_steady_state_allocates_nothing<net_t>(784);
+}
+
+TEST_CASE("a ResNet training step allocates nothing after the first batch") {
+    check_steady_state_allocates_nothing<st::models::resnet<8, st::input<28, 28, 1>, 10>>(784);
+}
+
+TEST_CASE("a ResNet's gradients do not depend on the thread count (batch_norm inside composites syncs)") {
+    using net_t = st::models::resnet<8, st::input<12, 12, 1>, 10>;
+    net_t net{st::seed{3}};
+    std::vector<float> x(24 * 144), y(24);
+    st::rng r(7);
+    for (auto& v : x) v = static_cast<float>(r.uniform());
+    for (std::size_t i = 0; i < y.size(); ++i) y[i] = float(i % 10);
+    const st::loss::sparse_categorical_crossentropy loss{.from_logits = true};
+    st::executor<net_t> one(st::threads{1}), two(st::threads{2});
+    const auto a = one.train_batch(net, x.data(), y.data(), 24, loss, 1);
+    const auto b = two.train_batch(net, x.data(), y.data(), 24, loss, 1);
+    CHECK(b.loss_sum == doctest::Approx(a.loss_sum).epsilon(1e-5));
+    double worst = 0, scale = 0;
+    for (std::size_t i = 0; i < one.gradients().size(); ++i) {
+        worst = std::max(worst, double(std::abs(one.gradients()[i] - two.gradients()[i])));
+        scale = std::max(scale, double(std::abs(one.gradients()[i])));
+    }
+    INFO("max difference " << worst << " of max |gradient| " << scale);
+    CHECK(worst <= 1e-5 * scale);
 }
 
 TEST_CASE("an executor with more threads than samples or than any fixed table still sums every slice") {

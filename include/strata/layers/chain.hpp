@@ -21,33 +21,61 @@ namespace strata {
 
 namespace detail {
 
+// A spec may check the shape that reaches it before it binds
+// (template <class T, class In> static constexpr bool accepts(), whose
+// static_asserts say what is wrong); one that refuses binds nothing, so its
+// message is the only one.
+template <class Spec, class T, class In>
+constexpr bool spec_accepts() {
+    if constexpr (requires { Spec::template accepts<T, In>(); })
+        return Spec::template accepts<T, In>();
+    else
+        return true;
+}
+
 // Binds each spec to the shape the previous layer produces, appending to
-// Bound: one instantiation per layer (no tuple_cat), and a layer whose own
-// check failed still yields a type, so the compiler stops at that one message.
+// Bound: one instantiation per layer (no tuple_cat). The chain ends at a spec
+// that refuses its input or binds to a type that is not a layer, after that
+// one message: the layers before it still form a network, so nothing else
+// fails; `complete` tells composites whether every spec bound.
 template <class T, class In, class Bound, class... Specs>
 struct bind_chain;
 template <class T, class In, class... Bound>
 struct bind_chain<T, In, std::tuple<Bound...>> {
     using type = std::tuple<Bound...>;
     using out_shape = In;
+    static constexpr bool complete = true;
 };
-// A bound type that is not a layer ends the chain there, after check_layer's
-// one message: the layers before it still form a network, so nothing else fails.
+template <class T, class In, class Bound>
+struct end_chain {
+    using type = typename bind_chain<T, In, Bound>::type;
+    using out_shape = In;
+    static constexpr bool complete = false;
+};
 template <bool IsLayer, class T, class In, class Layer, class Bound, class... Rest>
 struct continue_chain {
-    using type = bind_chain<T, In, Bound>;
+    using type = end_chain<T, In, Bound>;
 };
 template <class T, class In, class Layer, class... Bound, class... Rest>
 struct continue_chain<true, T, In, Layer, std::tuple<Bound...>, Rest...> {
     using type = bind_chain<T, typename Layer::out_shape, std::tuple<Bound..., Layer>, Rest...>;
 };
-template <class T, class In, class... Bound, class Spec, class... Rest>
-struct bind_chain<T, In, std::tuple<Bound...>, Spec, Rest...> {
+template <bool Accepted, class T, class In, class Spec, class Bound, class... Rest>
+struct bind_spec {
+    using type = end_chain<T, In, Bound>;
+};
+template <class T, class In, class Spec, class... Bound, class... Rest>
+struct bind_spec<true, T, In, Spec, std::tuple<Bound...>, Rest...> {
     using bound = typename Spec::template bind<T, In>;
     static_assert(check_layer<bound, T>());
-    using next = typename continue_chain<layer<bound, T>, T, In, bound, std::tuple<Bound...>, Rest...>::type;
+    using type = typename continue_chain<layer<bound, T>, T, In, bound, std::tuple<Bound...>, Rest...>::type;
+};
+template <class T, class In, class... Bound, class Spec, class... Rest>
+struct bind_chain<T, In, std::tuple<Bound...>, Spec, Rest...> {
+    using next = typename bind_spec<spec_accepts<Spec, T, In>(), T, In, Spec, std::tuple<Bound...>, Rest...>::type;
     using type = typename next::type;
     using out_shape = typename next::out_shape;
+    static constexpr bool complete = next::complete;
 };
 template <class T, class In, class... Specs>
 using bind_layers = bind_chain<T, In, std::tuple<>, Specs...>;
@@ -247,6 +275,10 @@ struct chain_layer {
 
 template <class... Specs>
 struct chain {
+    template <class T, class In>
+    static constexpr bool accepts() {
+        return detail::bind_layers<T, In, Specs...>::complete;  // an inner spec said what is wrong
+    }
     template <class T, class In>
     using bind = chain_layer<T, In, "chain", Specs...>;
 };

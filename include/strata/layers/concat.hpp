@@ -34,6 +34,23 @@ struct joined_shape<shape<H, W, C>, Rest...> {
     using type = shape<H, W, (C + ... + channels_of<Rest>)>;
 };
 
+// Whether outputs of these shapes can be joined along their last axis.
+template <class First, class... Rest>
+constexpr bool joinable() {
+    if constexpr (First::rank == 1)
+        return ((Rest::rank == 1) && ...);
+    else
+        return ((Rest::rank == 3 && Rest::dims[0] == First::dims[0] && Rest::dims[1] == First::dims[1]) && ...);
+}
+template <class... Shapes>
+constexpr bool check_joinable() {
+    constexpr bool ok = joinable<Shapes...>();
+    static_assert(ok,
+                  "concat: every branch must give the same height and width (and rank); only channels may "
+                  "differ");
+    return ok;
+}
+
 // out[p] = parts[0][p] | parts[1][p] | ... for each of pixels positions.
 template <class T, std::size_t Parts>
 void join_channels(const std::array<const T*, Parts>& parts, const std::array<std::size_t, Parts>& channels,
@@ -212,12 +229,34 @@ struct skip_concat_layer {
 
 template <class... Branches>
 struct concat {
+    static_assert(sizeof...(Branches) >= 2, "concat needs at least two branches");
+    template <class T, class In>
+    static constexpr bool accepts() {
+        if constexpr ((detail::spec_accepts<Branches, T, In>() && ...)) {
+            if constexpr ((layer<typename Branches::template bind<T, In>, T> && ...)) {
+                return detail::check_joinable<typename Branches::template bind<T, In>::out_shape...>();
+            } else {
+                static_assert((detail::check_layer<typename Branches::template bind<T, In>, T>() && ...));
+                return false;
+            }
+        } else {
+            return false;  // a branch said what is wrong
+        }
+    }
     template <class T, class In>
     using bind = detail::concat_layer<T, In, typename Branches::template bind<T, In>...>;
 };
 
 template <class... Specs>
 struct skip_concat {
+    template <class T, class In>
+    static constexpr bool accepts() {
+        using block = detail::bind_layers<T, In, Specs...>;
+        if constexpr (block::complete)
+            return detail::check_joinable<In, typename block::out_shape>();
+        else
+            return false;
+    }
     template <class T, class In>
     using bind = detail::skip_concat_layer<T, In, Specs...>;
 };

@@ -347,19 +347,36 @@ private:
 
 template <std::size_t Filters, std::size_t Kernel, class Activation, class... Options>
 struct conv2d_spec {
-    static_assert(Filters >= 1, "conv2d needs at least one filter");
-    static_assert(Kernel >= 1, "conv2d kernel size must be at least 1");
-    static_assert((detail::allowed_kinds<stride_option_kind, padding_option_kind, bias_option_kind,
-                                         initializer_option_kind, kernel_regularizer_option_kind,
-                                         bias_regularizer_option_kind>::template accepts<Options>() &&
-                   ...),
-                  "conv2d options are stride<S>, valid or same, use_bias or no_bias, an initializer from "
-                  "strata::init, kernel_regularizer<R> and bias_regularizer<R>");
+    static constexpr bool options_known =
+        (detail::allowed_kinds<stride_option_kind, padding_option_kind, bias_option_kind, initializer_option_kind,
+                               kernel_regularizer_option_kind, bias_regularizer_option_kind>::template accepts<Options>() &&
+         ...);
     using padding = option_t<padding_option_kind, valid, Options...>;
     using initializer = option_t<initializer_option_kind, init::glorot_uniform, Options...>;
     static constexpr std::size_t stride_value = option_t<stride_option_kind, stride<1>, Options...>::value;
     static constexpr bool bias = option_t<bias_option_kind, use_bias, Options...>::value;
 
+    // Checked here rather than in the class, so a mistake stops the chain with one message.
+    template <class T, class In>
+    static constexpr bool accepts() {
+        static_assert(Filters >= 1, "conv2d needs at least one filter");
+        static_assert(Kernel >= 1, "conv2d kernel size must be at least 1");
+        static_assert(options_known,
+                      "conv2d options are stride<S>, valid or same, use_bias or no_bias, an initializer from "
+                      "strata::init, kernel_regularizer<R> and bias_regularizer<R>");
+        if constexpr (!options_known || Filters == 0 || Kernel == 0) return false;
+        static_assert(is_image_shape<In>,
+                      "conv2d expects an image input (height, width, channels); it cannot follow flatten, dense or "
+                      "global_avg_pool");
+        if constexpr (is_image_shape<In>) {
+            constexpr bool fits = padding::is_same || (Kernel <= In::dims[0] && Kernel <= In::dims[1]);
+            static_assert(fits,
+                          "conv2d kernel is larger than its input with valid padding: use strata::same padding or a "
+                          "smaller kernel");
+            return fits;
+        }
+        return false;
+    }
     template <class T, class In>
     using bind = conv2d_layer<T, In, Filters, Kernel, Activation, stride_value, padding::is_same, bias,
                               initializer, weight_penalties_from<Options...>>;

@@ -90,16 +90,23 @@ private:
 
 template <std::size_t Units, class Activation = identity, class... Options>
 struct dense {
-    static_assert(Units >= 1, "dense needs at least one unit");
-    static_assert(
+    static constexpr bool options_known =
         (detail::allowed_kinds<bias_option_kind, initializer_option_kind, kernel_regularizer_option_kind,
                                bias_regularizer_option_kind>::template accepts<Options>() &&
-         ...),
-        "dense options are use_bias or no_bias, an initializer from strata::init, kernel_regularizer<R> and "
-        "bias_regularizer<R>");
+         ...);
     using initializer = option_t<initializer_option_kind, init::glorot_uniform, Options...>;
     static constexpr bool bias = option_t<bias_option_kind, use_bias, Options...>::value;
 
+    template <class T, class In>
+    static constexpr bool accepts() {
+        static_assert(Units >= 1, "dense needs at least one unit");
+        static_assert(options_known,
+                      "dense options are use_bias or no_bias, an initializer from strata::init, kernel_regularizer<R> "
+                      "and bias_regularizer<R>");
+        static_assert(!options_known || is_flat_shape<In>,
+                      "dense expects a flat input: put strata::flatten (or global_avg_pool) before it");
+        return options_known && Units >= 1 && is_flat_shape<In>;
+    }
     template <class T, class In>
     using bind = dense_layer<T, In, Units, Activation, bias, initializer, weight_penalties_from<Options...>>;
 };

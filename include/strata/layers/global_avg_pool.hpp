@@ -39,6 +39,11 @@ struct global_avg_pool_layer : parameter_free_layer {
 
 struct global_avg_pool {
     template <class T, class In>
+    static constexpr bool accepts() {
+        static_assert(is_image_shape<In>, "global_avg_pool expects an image input (height, width, channels)");
+        return is_image_shape<In>;
+    }
+    template <class T, class In>
     using bind = global_avg_pool_layer<T, In>;
 };
 

@@ -49,6 +49,11 @@ struct global_max_pool_layer : parameter_free_layer {
 
 struct global_max_pool {
     template <class T, class In>
+    static constexpr bool accepts() {
+        static_assert(is_image_shape<In>, "global_max_pool expects an image input (height, width, channels)");
+        return is_image_shape<In>;
+    }
+    template <class T, class In>
     using bind = global_max_pool_layer<T, In>;
 };
 

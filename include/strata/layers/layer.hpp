@@ -230,6 +230,18 @@ inline constexpr bool is_input_v = false;
 template <std::size_t... D>
 inline constexpr bool is_input_v<input<D...>> = true;
 
+// input's shape; one value for anything else, so a missing input is one error.
+template <class Input>
+struct input_shape {
+    using type = shape<1>;
+};
+template <std::size_t... D>
+struct input_shape<input<D...>> {
+    using type = shape<D...>;
+};
+template <class Input>
+using input_shape_t = typename input_shape<Input>::type;
+
 // Layer options (stride, padding, bias, initializer) are types tagged with
 // their kind, so conv2d<32, 3, relu, same, stride<2>> reads like Keras and
 // the options may come in any order.
@@ -288,20 +300,30 @@ struct weight_penalties {
 
 namespace detail {
 
+template <class Option, class = void>
+struct has_option_kind : std::false_type {};
+template <class Option>
+struct has_option_kind<Option, std::void_t<typename Option::option_kind>> : std::true_type {};
+
+// Whether Option is of Kind; false for a type that is no option at all, which
+// the layer's own check reports once.
+template <class Option, class Kind>
+constexpr bool option_is() {
+    if constexpr (has_option_kind<Option>::value)
+        return std::is_same_v<typename Option::option_kind, Kind>;
+    else
+        return false;
+}
+
 template <class Kind, class Default, class... Options>
 struct find_option {
     using type = Default;
 };
 template <class Kind, class Default, class First, class... Rest>
 struct find_option<Kind, Default, First, Rest...> {
-    using type = std::conditional_t<std::is_same_v<typename First::option_kind, Kind>, First,
+    using type = std::conditional_t<option_is<First, Kind>(), First,
                                     typename find_option<Kind, Default, Rest...>::type>;
 };
-
-template <class Option, class = void>
-struct has_option_kind : std::false_type {};
-template <class Option>
-struct has_option_kind<Option, std::void_t<typename Option::option_kind>> : std::true_type {};
 
 template <class... Kinds>
 struct allowed_kinds {

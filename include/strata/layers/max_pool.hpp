@@ -100,6 +100,10 @@ struct max_pool_layer : parameter_free_layer {
 template <std::size_t Pool, std::size_t Stride = Pool>
 struct max_pool {
     template <class T, class In>
+    static constexpr bool accepts() {
+        return detail::pool_accepts<In, Pool>();
+    }
+    template <class T, class In>
     using bind = max_pool_layer<T, In, Pool, Stride>;
 };
 

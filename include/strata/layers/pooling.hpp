@@ -8,6 +8,21 @@
 
 namespace strata::detail {
 
+// The checks a windowed pooling spec makes before it binds.
+template <class In, std::size_t Pool>
+constexpr bool pool_accepts() {
+    static_assert(is_image_shape<In>,
+                  "pooling expects an image input (height, width, channels); it cannot follow "
+                  "flatten or dense");
+    if constexpr (is_image_shape<In>) {
+        static_assert(Pool <= In::dims[0] && Pool <= In::dims[1],
+                      "pooling window is larger than its input: use a smaller window or remove a "
+                      "pooling layer before it");
+        return Pool <= In::dims[0] && Pool <= In::dims[1];
+    }
+    return false;
+}
+
 template <class In, std::size_t Pool, std::size_t Stride>
 struct pool_geometry {
     static_assert(is_image_shape<In>,

@@ -20,6 +20,10 @@ namespace strata {
 template <class... Specs>
 struct shortcut {
     template <class T, class In>
+    static constexpr bool accepts() {
+        return detail::bind_layers<T, In, Specs...>::complete;
+    }
+    template <class T, class In>
     using bind = chain_layer<T, In, "shortcut", Specs...>;
 };
 
@@ -56,6 +60,34 @@ struct bind_shortcut {
 template <class T, class In>
 struct bind_shortcut<void, T, In> {
     using type = no_shortcut;
+};
+
+// The residual spec's checks before it binds: block and shortcut bind, and
+// their shapes can be added.
+template <class T, class In, class Shortcut, class BlockSpecs>
+struct residual_check;
+template <class T, class In, class Shortcut, class... BlockSpecs>
+struct residual_check<T, In, Shortcut, std::tuple<BlockSpecs...>> {
+    static constexpr bool accepts() {
+        using block = bind_layers<T, In, BlockSpecs...>;
+        if constexpr (!block::complete) {
+            return false;  // a layer of the block said what is wrong
+        } else if constexpr (std::is_void_v<Shortcut>) {
+            constexpr bool same_shape = std::is_same_v<typename block::out_shape, In>;
+            static_assert(same_shape,
+                          "residual: the block changes the shape, so y = x + f(x) cannot add them; add a "
+                          "shortcut<...> that maps the input to the block's output shape, e.g. "
+                          "shortcut<conv2d<filters, 1, stride<2>>, batch_norm>");
+            return same_shape;
+        } else if constexpr (!spec_accepts<Shortcut, T, In>()) {
+            return false;
+        } else {
+            constexpr bool same_shape = std::is_same_v<typename Shortcut::template bind<T, In>::out_shape,
+                                                       typename block::out_shape>;
+            static_assert(same_shape, "residual: the shortcut's output shape differs from the block's");
+            return same_shape;
+        }
+    }
 };
 
 template <class T, class In, class Shortcut, class BlockSpecs>
@@ -178,6 +210,11 @@ struct residual_layer<T, In, Shortcut, std::tuple<BlockSpecs...>> {
 
 template <class... Specs>
 struct residual {
+    template <class T, class In>
+    static constexpr bool accepts() {
+        using split = detail::split_shortcut<std::tuple<>, void, Specs...>;
+        return detail::residual_check<T, In, typename split::shortcut_spec, typename split::block>::accepts();
+    }
     template <class T, class In>
     using bind = detail::residual_layer<T, In, typename detail::split_shortcut<std::tuple<>, void, Specs...>::shortcut_spec,
                                         typename detail::split_shortcut<std::tuple<>, void, Specs...>::block>;

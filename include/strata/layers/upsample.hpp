@@ -103,6 +103,11 @@ private:
 template <std::size_t S, class Mode = nearest>
 struct upsample {
     template <class T, class In>
+    static constexpr bool accepts() {
+        static_assert(is_image_shape<In>, "upsample expects an image input (height, width, channels)");
+        return is_image_shape<In>;
+    }
+    template <class T, class In>
     using bind = upsample_layer<T, In, S, Mode>;
 };
 

@@ -39,6 +39,11 @@ struct zero_padding_layer : parameter_free_layer {
 template <std::size_t P>
 struct zero_padding {
     template <class T, class In>
+    static constexpr bool accepts() {
+        static_assert(is_image_shape<In>, "zero_padding expects an image input (height, width, channels)");
+        return is_image_shape<In>;
+    }
+    template <class T, class In>
     using bind = zero_padding_layer<T, In, P>;
 };
 

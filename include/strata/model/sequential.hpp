@@ -41,12 +41,16 @@ class basic_sequential {
     static_assert(sizeof...(Specs) >= 1, "a sequential needs at least one layer after its input");
     static_assert(std::is_floating_point_v<T>, "strata networks compute in float or double");
 
+    // Without an input there is nothing to bind: the message above stays the only one.
+    using binding = std::conditional_t<is_input_v<Input>, detail::bind_layers<T, input_shape_t<Input>, Specs...>,
+                                       detail::bind_chain<T, input_shape_t<Input>, std::tuple<>>>;
+
 public:
     using scalar_type = T;
-    using list_type = detail::bound_list<T, typename Input::shape_type, Specs...>;
-    using layers_tuple = typename detail::bind_layers<T, typename Input::shape_type, Specs...>::type;
-    using in_shape = typename Input::shape_type;
-    using out_shape = typename detail::bind_layers<T, in_shape, Specs...>::out_shape;
+    using layers_tuple = typename binding::type;
+    using list_type = detail::layer_list<T, layers_tuple>;
+    using in_shape = input_shape_t<Input>;
+    using out_shape = typename binding::out_shape;
     static constexpr std::size_t layer_count = list_type::count;
     template <std::size_t I>
     using layer_type = std::tuple_element_t<I, layers_tuple>;

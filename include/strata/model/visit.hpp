@@ -32,28 +32,40 @@ struct layer_path {
 
 namespace detail {
 template <class Layer, class F>
-void visit_layer_tensors(Layer& layer, const layer_path& path, F& f) {
+void visit_layer(Layer& layer, const layer_path& path, F& f) {
     using L = std::remove_const_t<Layer>;
+    f(path, layer);
     if constexpr (visits_children<L>) {
         L::visit_children(layer, [&](std::size_t index, std::string_view name, auto& child) {
             const layer_path child_path{index, name, &path};
-            visit_layer_tensors(child, child_path, f);
+            visit_layer(child, child_path, f);
         });
-    } else if constexpr (visits_tensors<L>) {
-        // sequential's layer check made every layer with tensors visit them
-        L::visit_tensors(layer, [&](const auto& ref) { f(path, ref); });
     }
 }
 }  // namespace detail
+
+// f(layer_path, layer) for every layer of net, depth first: a composite,
+// then its children (net's own layers have depth 0). E.g. every batch_norm:
+//   visit_layers(net, [](const layer_path&, auto& l) {
+//       if constexpr (requires { l.set_momentum(0.9); }) l.set_momentum(0.9); });
+template <class Net, class F>
+void visit_layers(Net& net, F&& f) {
+    std::remove_const_t<Net>::visit_children(net, [&](std::size_t index, std::string_view name, auto& layer) {
+        const layer_path path{index, name};
+        detail::visit_layer(layer, path, f);
+    });
+}
 
 // f(layer_path, tensor_ref) for every tensor of net, layer by layer and into
 // composites; the path's string is "<index>_<layer>" (0_conv2d, 4_batch_norm,
 // 3_residual.0_conv2d). A const net gives const data.
 template <class Net, class F>
 void for_each_tensor(Net& net, F&& f) {
-    std::remove_const_t<Net>::visit_children(net, [&](std::size_t index, std::string_view name, auto& layer) {
-        const layer_path path{index, name};
-        detail::visit_layer_tensors(layer, path, f);
+    visit_layers(net, [&](const layer_path& path, auto& layer) {
+        using L = std::remove_cvref_t<decltype(layer)>;
+        // sequential's layer check made every layer with tensors visit them
+        if constexpr (!detail::visits_children<L> && detail::visits_tensors<L>)
+            L::visit_tensors(layer, [&](const auto& ref) { f(path, ref); });
     });
 }
 

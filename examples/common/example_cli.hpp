@@ -47,11 +47,11 @@ inline std::string json_line(const training_report& r, const strata::history& h)
     const double seconds = h.train_seconds();
     const double images = static_cast<double>(r.train_images * h.epochs.size());
     std::ostringstream j;
-    j << std::setprecision(6) << "{\"test_accuracy\": " << r.test_accuracy << ", \"test_loss\": " << r.test_loss
-      << ", \"epochs\": " << h.epochs.size() << ", \"train_seconds\": " << seconds
-      << ", \"train_images_per_second\": " << images / seconds << ", \"train_images\": " << r.train_images
-      << ", \"batch\": " << r.batch << ", \"seed\": " << r.seed << ", \"variant\": \"" << r.variant
-      << "\", \"lr_schedule\": \"" << r.lr_schedule << "\"" << r.extra
+    j << std::setprecision(6) << "{\"test_accuracy\": " << r.test_accuracy
+      << ", \"test_loss\": " << r.test_loss << ", \"epochs\": " << h.epochs.size()
+      << ", \"train_seconds\": " << seconds << ", \"train_images_per_second\": " << images / seconds
+      << ", \"train_images\": " << r.train_images << ", \"batch\": " << r.batch << ", \"seed\": " << r.seed
+      << ", \"variant\": \"" << r.variant << "\", \"lr_schedule\": \"" << r.lr_schedule << "\"" << r.extra
       << ", \"stopped_early\": " << (h.stopped_early() ? "true" : "false") << ", \"history\": [";
     for (std::size_t i = 0; i < h.epochs.size(); ++i) {
         const auto& e = h.epochs[i];

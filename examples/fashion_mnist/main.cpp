@@ -32,12 +32,12 @@ using bn_net = st::sequential<st::input<28, 28, 1>, st::conv2d<32, 3, st::relu>,
                               st::max_pool<2>, st::conv2d<64, 3, st::relu>, st::batch_norm, st::max_pool<2>,
                               st::flatten, st::dense<128, st::relu>, st::dropout<0.5>, st::dense<10>>;
 
-using vgg_net = st::sequential<st::input<28, 28, 1>, st::conv2d<32, 3, st::relu, st::same>, st::batch_norm,
-                               st::conv2d<32, 3, st::relu, st::same>, st::batch_norm, st::max_pool<2>,
-                               st::dropout<0.25>, st::conv2d<64, 3, st::relu, st::same>, st::batch_norm,
-                               st::conv2d<64, 3, st::relu, st::same>, st::batch_norm, st::max_pool<2>,
-                               st::dropout<0.25>, st::flatten, st::dense<256, st::relu>, st::dropout<0.5>,
-                               st::dense<10>>;
+using vgg_net =
+    st::sequential<st::input<28, 28, 1>, st::conv2d<32, 3, st::relu, st::same>, st::batch_norm,
+                   st::conv2d<32, 3, st::relu, st::same>, st::batch_norm, st::max_pool<2>, st::dropout<0.25>,
+                   st::conv2d<64, 3, st::relu, st::same>, st::batch_norm,
+                   st::conv2d<64, 3, st::relu, st::same>, st::batch_norm, st::max_pool<2>, st::dropout<0.25>,
+                   st::flatten, st::dense<256, st::relu>, st::dropout<0.5>, st::dense<10>>;
 
 namespace {
 
@@ -49,23 +49,24 @@ struct options {
 };
 
 [[noreturn]] void usage(const std::string& problem) {
-    std::cerr << "fashion_mnist: " << problem << "\n"
-              << "usage: fashion_mnist [--variant reference|bn|bn_aug|vgg|vgg_aug] [--epochs N] [--batch N]\n"
-              << "                     [--limit N] [--lr-schedule constant|cosine]\n"
-              << "                     [--threads N] [--seed N] [--data DIR] [--json]\n"
-              << "  --variant V  reference (default); bn: batch_norm after each convolution; bn_aug: bn\n"
-              << "               trained with random shifts (10%) and horizontal flips; vgg: two blocks of two\n"
-              << "               convolutions with batch_norm and dropout, dense 256; vgg_aug: vgg augmented\n"
-              << "  --lr-schedule S  constant (reference's default) or cosine (the bn variants'): Adam's\n"
-              << "               rate 1e-3 decays to 0 over the run along a cosine\n"
-              << "  --epochs N   training epochs (default 10)\n"
-              << "  --batch N    mini-batch size (default 64)\n"
-              << "  --limit N    train on the first N training images only (default: all 60000)\n"
-              << "  --threads N  worker threads (default: one per core)\n"
-              << "  --seed N     seed for weights, shuffling and dropout (default 42)\n"
-              << "  --data DIR   directory with the Fashion-MNIST IDX files (default: $STRATA_DATA,\n"
-              << "               then /usr/share/datasets/fashion-mnist)\n"
-              << "  --json       print one JSON object with the results as the last line\n";
+    std::cerr
+        << "fashion_mnist: " << problem << "\n"
+        << "usage: fashion_mnist [--variant reference|bn|bn_aug|vgg|vgg_aug] [--epochs N] [--batch N]\n"
+        << "                     [--limit N] [--lr-schedule constant|cosine]\n"
+        << "                     [--threads N] [--seed N] [--data DIR] [--json]\n"
+        << "  --variant V  reference (default); bn: batch_norm after each convolution; bn_aug: bn\n"
+        << "               trained with random shifts (10%) and horizontal flips; vgg: two blocks of two\n"
+        << "               convolutions with batch_norm and dropout, dense 256; vgg_aug: vgg augmented\n"
+        << "  --lr-schedule S  constant (reference's default) or cosine (the bn variants'): Adam's\n"
+        << "               rate 1e-3 decays to 0 over the run along a cosine\n"
+        << "  --epochs N   training epochs (default 10)\n"
+        << "  --batch N    mini-batch size (default 64)\n"
+        << "  --limit N    train on the first N training images only (default: all 60000)\n"
+        << "  --threads N  worker threads (default: one per core)\n"
+        << "  --seed N     seed for weights, shuffling and dropout (default 42)\n"
+        << "  --data DIR   directory with the Fashion-MNIST IDX files (default: $STRATA_DATA,\n"
+        << "               then /usr/share/datasets/fashion-mnist)\n"
+        << "  --json       print one JSON object with the results as the last line\n";
     std::exit(2);
 }
 
@@ -98,8 +99,8 @@ options parse(int argc, char** argv) {
             o.data_dir = value();
         else if (a == "--variant") {
             o.variant = value();
-            if (o.variant != "reference" && o.variant != "bn" && o.variant != "bn_aug" && o.variant != "vgg" &&
-                o.variant != "vgg_aug")
+            if (o.variant != "reference" && o.variant != "bn" && o.variant != "bn_aug" &&
+                o.variant != "vgg" && o.variant != "vgg_aug")
                 usage("--variant expects reference, bn, bn_aug, vgg or vgg_aug, got '" + o.variant + "'");
         } else if (a == "--lr-schedule") {
             o.schedule = value();

@@ -57,7 +57,8 @@ struct options {
 double parse_real(std::string_view flag, const char* text) {
     char* end = nullptr;
     const double v = std::strtod(text, &end);
-    if (end == text || *end != '\0' || !(v >= 0)) usage(std::string(flag) + " expects a number >= 0, got '" + text + "'");
+    if (end == text || *end != '\0' || !(v >= 0))
+        usage(std::string(flag) + " expects a number >= 0, got '" + text + "'");
     return v;
 }
 
@@ -125,7 +126,8 @@ int train(const options& opt, std::ostream& human) {
           << " images, testing on " << data.test.size() << "\n";
 
     const st::loss::sparse_categorical_crossentropy loss{.from_logits = true};
-    const st::optim::sgd sgd{.lr = opt.lr, .momentum = 0.9, .nesterov = true, .weight_decay = opt.weight_decay};
+    const st::optim::sgd sgd{
+        .lr = opt.lr, .momentum = 0.9, .nesterov = true, .weight_decay = opt.weight_decay};
     const std::size_t steps = opt.epochs * ((data.train.size() + opt.batch - 1) / opt.batch);
     const st::schedule::cosine_decay rate{.decay_steps = steps, .alpha = 0.0};
     auto run_fit = [&](const auto&... extra) {
@@ -142,16 +144,17 @@ int train(const options& opt, std::ostream& human) {
                     : run_fit();
     const auto test = st::evaluate(net, data.test, loss, st::threads{opt.threads});
     const double seconds = history.train_seconds();
-    human << std::fixed << std::setprecision(4) << "test accuracy " << test.accuracy << ", test loss " << test.loss
-          << "; trained " << history.epochs.size() << " epochs in " << std::setprecision(1) << seconds << " s ("
-          << std::setprecision(0) << double(data.train.size() * history.epochs.size()) / seconds
-          << " images/s)\n";
+    human << std::fixed << std::setprecision(4) << "test accuracy " << test.accuracy << ", test loss "
+          << test.loss << "; trained " << history.epochs.size() << " epochs in " << std::setprecision(1)
+          << seconds << " s (" << std::setprecision(0)
+          << double(data.train.size() * history.epochs.size()) / seconds << " images/s)\n";
     if (history.stopped_early()) human << history.stop_reason << "\n";
 
     if (!opt.save_dir.empty()) {
         st::save_weights(net, opt.save_dir, st::weight_layout::pytorch);
         const std::size_t first = std::min<std::size_t>(1000, data.test.size());
-        const auto logits = st::predict(net, xt::view(data.test.x, xt::range(0, first)), st::threads{opt.threads});
+        const auto logits =
+            st::predict(net, xt::view(data.test.x, xt::range(0, first)), st::threads{opt.threads});
         st::detail::save_tensor(std::filesystem::path(opt.save_dir) / "test_logits.npy", logits.data(),
                                 {first, std::size_t{10}});
         human << "saved the weights (PyTorch layout) and test logits to " << opt.save_dir << "\n";
@@ -165,7 +168,8 @@ int train(const options& opt, std::ostream& human) {
                                    .variant = "resnet" + std::to_string(Depth),
                                    .lr_schedule = "cosine",
                                    .extra = {}};
-        r.extra = ", \"depth\": " + std::to_string(Depth) + ", \"augment\": " + (opt.augment ? "true" : "false") +
+        r.extra = ", \"depth\": " + std::to_string(Depth) +
+                  ", \"augment\": " + (opt.augment ? "true" : "false") +
                   ", \"parameters\": " + std::to_string(net_t::param_count + net_t::state_count);
         std::cout << example::json_line(r, history) << std::endl;
     }
@@ -180,9 +184,12 @@ int main(int argc, char** argv) {
     std::ostream& human = opt.json ? std::cerr : std::cout;
     try {
         switch (opt.depth) {
-            case 8: return train<8>(opt, human);
-            case 14: return train<14>(opt, human);
-            default: return train<20>(opt, human);
+            case 8:
+                return train<8>(opt, human);
+            case 14:
+                return train<14>(opt, human);
+            default:
+                return train<20>(opt, human);
         }
     } catch (const std::exception& e) {
         std::cerr << "resnet: " << e.what() << "\n";

@@ -5,7 +5,8 @@ TEST_CASE_TEMPLATE("residual blocks: identity shortcut, then a strided block wit
                    float, double) {
     using net_t = st::basic_sequential<
         T, st::input<6, 6, 3>, st::conv2d<4, 3, st::relu, st::same>,
-        st::residual<st::conv2d<4, 3, st::same, st::no_bias>, st::batch_norm, st::relu, st::conv2d<4, 3, st::same>>,
+        st::residual<st::conv2d<4, 3, st::same, st::no_bias>, st::batch_norm, st::relu,
+                     st::conv2d<4, 3, st::same>>,
         st::relu,
         st::residual<st::conv2d<6, 3, st::same, st::stride<2>, st::no_bias>, st::batch_norm, st::relu,
                      st::conv2d<6, 3, st::same, st::no_bias>, st::batch_norm,
@@ -28,8 +29,8 @@ TEST_CASE_TEMPLATE("a two-level U-Net: nested skip_concat with pooling, batch_no
     using net_t = st::basic_sequential<
         T, st::input<8, 8, 2>, st::conv2d<4, 3, st::relu, st::same>,
         st::skip_concat<st::max_pool<2>, st::conv2d<6, 3, st::tanh, st::same>,
-                        st::skip_concat<st::max_pool<2>, st::conv2d<8, 3, st::same, st::no_bias>, st::batch_norm,
-                                        st::tanh, st::upsample<2>>,
+                        st::skip_concat<st::max_pool<2>, st::conv2d<8, 3, st::same, st::no_bias>,
+                                        st::batch_norm, st::tanh, st::upsample<2>>,
                         st::conv2d<6, 3, st::tanh, st::same>, st::upsample<2, st::bilinear>>,
         st::conv2d<3, 1>, st::flatten, st::dense<2>>;
     run_case<net_t>("unet_two_levels", st::loss::binary_crossentropy{.from_logits = true});

@@ -78,11 +78,12 @@ TEST_CASE_TEMPLATE("batch_norm after a convolution and after a dense layer, in t
     run_case<net_t>("batch_norm", st::loss::sparse_categorical_crossentropy{.from_logits = true});
 }
 
-TEST_CASE_TEMPLATE("depthwise_conv2d with a multiplier, conv2d_transpose with same and valid padding", T, float,
-                   double) {
-    using net_t = st::basic_sequential<T, st::input<4, 4, 3>, st::depthwise_conv2d<3, 2, st::relu, st::same>,
-                                       st::conv2d_transpose<4, 3, st::tanh, st::same, st::stride<2>>,
-                                       st::conv2d_transpose<2, 2, st::stride<2>, st::no_bias>,
-                                       st::conv2d<3, 3, st::relu, st::stride<2>>, st::global_avg_pool, st::dense<3>>;
+TEST_CASE_TEMPLATE("depthwise_conv2d with a multiplier, conv2d_transpose with same and valid padding", T,
+                   float, double) {
+    using net_t =
+        st::basic_sequential<T, st::input<4, 4, 3>, st::depthwise_conv2d<3, 2, st::relu, st::same>,
+                             st::conv2d_transpose<4, 3, st::tanh, st::same, st::stride<2>>,
+                             st::conv2d_transpose<2, 2, st::stride<2>, st::no_bias>,
+                             st::conv2d<3, 3, st::relu, st::stride<2>>, st::global_avg_pool, st::dense<3>>;
     run_case<net_t>("transpose_depthwise", st::loss::sparse_categorical_crossentropy{.from_logits = true});
 }

@@ -10,6 +10,7 @@ layouts (NHWC activations, conv weights [kh][kw][in][out], dense [in][out]).
 usage: generate.py OUT_DIR
 """
 import os
+import shutil
 import sys
 import warnings
 
@@ -302,7 +303,8 @@ def batch_norms_of(net):
 
 def write_case(out_dir, seed, name, input_shape, layers, loss_kind):
     directory = os.path.join(out_dir, name)
-    os.makedirs(directory, exist_ok=True)
+    shutil.rmtree(directory, ignore_errors=True)  # no tensors left from an older generator
+    os.makedirs(directory)
     save = lambda key, array: np.save(os.path.join(directory, key + ".npy"), np.asarray(array, dtype=np.float64))
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)

@@ -94,7 +94,8 @@ void check_training(const fs::path& dir, const std::string& opt_name, const Loss
     }
     for_each_keyed_tensor(net, [&](const std::string& key, const auto& t) {
         if (t.trainable)
-            check_close(opt_name + "." + key, t.data, t.count, load(dir, opt_name + "." + key), float_tolerance);
+            check_close(opt_name + "." + key, t.data, t.count, load(dir, opt_name + "." + key),
+                        float_tolerance);
     });
 }
 

@@ -14,8 +14,9 @@ using st::testing::require_gradients_match;
 
 TEST_CASE("composites' backward matches finite differences") {
     SUBCASE("chain") {
-        require_gradients_match<st::chain<st::conv2d<3, 3, st::tanh, st::same>, st::avg_pool<2>, st::conv2d<2, 1, st::elu>>,
-                                st::shape<4, 4, 2>>(3);
+        require_gradients_match<
+            st::chain<st::conv2d<3, 3, st::tanh, st::same>, st::avg_pool<2>, st::conv2d<2, 1, st::elu>>,
+            st::shape<4, 4, 2>>(3);
     }
     SUBCASE("residual with the identity shortcut, batch_norm in training mode") {
         require_gradients_match<st::residual<st::conv2d<2, 3, st::tanh, st::same>, st::batch_norm, st::elu,
@@ -23,23 +24,24 @@ TEST_CASE("composites' backward matches finite differences") {
                                 st::shape<4, 4, 2>>(3);
     }
     SUBCASE("residual with a strided projection shortcut") {
-        require_gradients_match<st::residual<st::conv2d<4, 3, st::same, st::stride<2>>, st::batch_norm, st::tanh,
-                                             st::shortcut<st::conv2d<4, 1, st::stride<2>>, st::batch_norm>>,
-                                st::shape<5, 5, 2>>(3);
+        require_gradients_match<
+            st::residual<st::conv2d<4, 3, st::same, st::stride<2>>, st::batch_norm, st::tanh,
+                         st::shortcut<st::conv2d<4, 1, st::stride<2>>, st::batch_norm>>,
+            st::shape<5, 5, 2>>(3);
     }
     SUBCASE("residual with dropout inside (the same masks in both passes)") {
-        require_gradients_match<st::residual<st::conv2d<3, 3, st::tanh, st::same>, st::dropout<0.4>,
-                                             st::conv2d<3, 1>>,
-                                st::shape<3, 3, 3>>(2);
+        require_gradients_match<
+            st::residual<st::conv2d<3, 3, st::tanh, st::same>, st::dropout<0.4>, st::conv2d<3, 1>>,
+            st::shape<3, 3, 3>>(2);
     }
     SUBCASE("residual of dense layers") {
         require_gradients_match<st::residual<st::dense<6, st::tanh>, st::dense<6>>, st::shape<6>>(3);
     }
     SUBCASE("concat of three branches, one a chain and one without parameters") {
-        require_gradients_match<st::concat<st::conv2d<2, 1, st::tanh>,
-                                           st::chain<st::conv2d<3, 3, st::elu, st::same>, st::batch_norm>,
-                                           st::sigmoid>,
-                                st::shape<4, 3, 2>>(3);
+        require_gradients_match<
+            st::concat<st::conv2d<2, 1, st::tanh>,
+                       st::chain<st::conv2d<3, 3, st::elu, st::same>, st::batch_norm>, st::sigmoid>,
+            st::shape<4, 3, 2>>(3);
     }
     SUBCASE("concat of dense branches") {
         require_gradients_match<st::concat<st::dense<3, st::tanh>, st::dense<2>>, st::shape<5>>(3);
@@ -50,8 +52,9 @@ TEST_CASE("composites' backward matches finite differences") {
                                 st::shape<4, 4, 2>>(2);
     }
     SUBCASE("nested: a residual around a skip_concat") {
-        require_gradients_match<st::residual<st::skip_concat<st::conv2d<2, 3, st::tanh, st::same>>, st::conv2d<2, 1>>,
-                                st::shape<4, 4, 2>>(2);
+        require_gradients_match<
+            st::residual<st::skip_concat<st::conv2d<2, 3, st::tanh, st::same>>, st::conv2d<2, 1>>,
+            st::shape<4, 4, 2>>(2);
     }
 }
 
@@ -60,7 +63,8 @@ template <class Spec, class In, std::size_t N>
 std::vector<float> run(const std::array<float, N>& x, const std::vector<float>& params) {
     using L = typename Spec::template bind<float, In>;
     L layer;
-    st::aligned_buffer<float> p(std::max<std::size_t>(L::param_count, 1)), state(1), ws(L::workspace_size(1) + 1);
+    st::aligned_buffer<float> p(std::max<std::size_t>(L::param_count, 1)), state(1),
+        ws(L::workspace_size(1) + 1);
     layer.bind_parameters(p.data());
     layer.bind_state(state.data());
     std::copy(params.begin(), params.end(), p.data());
@@ -85,10 +89,10 @@ TEST_CASE("residual adds its input; concat and skip_concat join channels in orde
 }
 
 TEST_CASE("a composite's children get aligned, disjoint slices of the network's parameters and state") {
-    using net_t = st::sequential<
-        st::input<6, 6, 3>, st::conv2d<5, 3, st::same>,
-        st::residual<st::conv2d<3, 3, st::same>, st::batch_norm, st::shortcut<st::conv2d<3, 1>, st::batch_norm>>,
-        st::flatten, st::dense<2>>;
+    using net_t = st::sequential<st::input<6, 6, 3>, st::conv2d<5, 3, st::same>,
+                                 st::residual<st::conv2d<3, 3, st::same>, st::batch_norm,
+                                              st::shortcut<st::conv2d<3, 1>, st::batch_norm>>,
+                                 st::flatten, st::dense<2>>;
     static_assert(net_t::layer_type<1>::trainable_count == 138 + 6 + 18 + 6);
     static_assert(net_t::layer_type<1>::non_trainable_count == 6 + 6);
     static_assert(net_t::param_count == 140 + 168 + 218);
@@ -113,7 +117,8 @@ TEST_CASE("dropouts inside composites draw their own masks") {
     L layer;
     std::vector<float> x(256, 1.0f), out(512);
     st::aligned_buffer<float> ws(L::workspace_size(1));
-    layer.forward(x.data(), out.data(), 1, st::pass_context<float>{.training = true, .step_seed = 9, .workspace = ws.data()});
+    layer.forward(x.data(), out.data(), 1,
+                  st::pass_context<float>{.training = true, .step_seed = 9, .workspace = ws.data()});
     std::size_t differ = 0, kept = 0;
     for (std::size_t i = 0; i < 256; ++i) {
         differ += (out[i] == 0) != (out[256 + i] == 0);

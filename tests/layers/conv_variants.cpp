@@ -4,24 +4,28 @@
 #include <vector>
 
 #include <doctest/doctest.h>
+#include <strata/layers/chain.hpp>
 #include <strata/layers/conv2d_transpose.hpp>
 #include <strata/layers/depthwise_conv2d.hpp>
-#include <strata/layers/chain.hpp>
 #include <support/gradient_check.hpp>
 
 namespace st = strata;
 using st::testing::require_gradients_match;
 
 TEST_CASE("conv2d_transpose output shapes follow Keras' Conv2DTranspose") {
-    static_assert(std::is_same_v<st::conv2d_transpose<4, 2, st::stride<2>>::bind<float, st::shape<5, 7, 3>>::out_shape,
-                                 st::shape<10, 14, 4>>);
-    static_assert(std::is_same_v<st::conv2d_transpose<4, 3, st::stride<2>>::bind<float, st::shape<5, 7, 3>>::out_shape,
-                                 st::shape<11, 15, 4>>);
     static_assert(
-        std::is_same_v<st::conv2d_transpose<4, 3, st::same, st::stride<2>>::bind<float, st::shape<5, 7, 3>>::out_shape,
+        std::is_same_v<st::conv2d_transpose<4, 2, st::stride<2>>::bind<float, st::shape<5, 7, 3>>::out_shape,
                        st::shape<10, 14, 4>>);
-    static_assert(std::is_same_v<st::conv2d_transpose<2, 3, st::same>::bind<float, st::shape<4, 4, 1>>::out_shape,
-                                 st::shape<4, 4, 2>>);
+    static_assert(
+        std::is_same_v<st::conv2d_transpose<4, 3, st::stride<2>>::bind<float, st::shape<5, 7, 3>>::out_shape,
+                       st::shape<11, 15, 4>>);
+    static_assert(
+        std::is_same_v<
+            st::conv2d_transpose<4, 3, st::same, st::stride<2>>::bind<float, st::shape<5, 7, 3>>::out_shape,
+            st::shape<10, 14, 4>>);
+    static_assert(
+        std::is_same_v<st::conv2d_transpose<2, 3, st::same>::bind<float, st::shape<4, 4, 1>>::out_shape,
+                       st::shape<4, 4, 2>>);
 }
 
 TEST_CASE("conv2d_transpose spreads each input pixel over a kernel-sized patch of the output") {
@@ -44,10 +48,15 @@ TEST_CASE("conv2d_transpose spreads each input pixel over a kernel-sized patch o
 }
 
 TEST_CASE("conv2d_transpose backward matches finite differences") {
-    SUBCASE("stride 2, kernel 2") { require_gradients_match<st::conv2d_transpose<3, 2, st::tanh, st::stride<2>>, st::shape<3, 2, 2>>(2); }
-    SUBCASE("stride 2, kernel 3, valid") { require_gradients_match<st::conv2d_transpose<2, 3, st::stride<2>>, st::shape<3, 3, 3>>(2); }
+    SUBCASE("stride 2, kernel 2") {
+        require_gradients_match<st::conv2d_transpose<3, 2, st::tanh, st::stride<2>>, st::shape<3, 2, 2>>(2);
+    }
+    SUBCASE("stride 2, kernel 3, valid") {
+        require_gradients_match<st::conv2d_transpose<2, 3, st::stride<2>>, st::shape<3, 3, 3>>(2);
+    }
     SUBCASE("stride 2, kernel 3, same (the odd pixel cropped last)") {
-        require_gradients_match<st::conv2d_transpose<2, 3, st::elu, st::same, st::stride<2>>, st::shape<3, 4, 2>>(2);
+        require_gradients_match<st::conv2d_transpose<2, 3, st::elu, st::same, st::stride<2>>,
+                                st::shape<3, 4, 2>>(2);
     }
     SUBCASE("stride 1, kernel 3, same, no bias") {
         require_gradients_match<st::conv2d_transpose<3, 3, st::same, st::no_bias>, st::shape<4, 3, 2>>(2);
@@ -57,8 +66,10 @@ TEST_CASE("conv2d_transpose backward matches finite differences") {
 TEST_CASE("depthwise_conv2d convolves each channel with its own kernels") {
     static_assert(std::is_same_v<st::depthwise_conv2d<3, 2>::bind<float, st::shape<6, 5, 3>>::out_shape,
                                  st::shape<4, 3, 6>>);
-    static_assert(std::is_same_v<st::depthwise_conv2d<3, 1, st::same, st::stride<2>>::bind<float, st::shape<6, 5, 3>>::out_shape,
-                                 st::shape<3, 3, 3>>);
+    static_assert(
+        std::is_same_v<
+            st::depthwise_conv2d<3, 1, st::same, st::stride<2>>::bind<float, st::shape<6, 5, 3>>::out_shape,
+            st::shape<3, 3, 3>>);
     // A 1x1 kernel with multiplier 2 on two channels: out = (2 a, 3 a, 5 b, 7 b) + bias.
     using L = st::depthwise_conv2d<1, 2>::bind<float, st::shape<1, 1, 2>>;
     L layer;
@@ -71,9 +82,12 @@ TEST_CASE("depthwise_conv2d convolves each channel with its own kernels") {
 }
 
 TEST_CASE("depthwise_conv2d backward matches finite differences") {
-    SUBCASE("3x3, multiplier 1, valid") { require_gradients_match<st::depthwise_conv2d<3>, st::shape<5, 4, 3>>(2); }
+    SUBCASE("3x3, multiplier 1, valid") {
+        require_gradients_match<st::depthwise_conv2d<3>, st::shape<5, 4, 3>>(2);
+    }
     SUBCASE("3x3, multiplier 2, same, stride 2, tanh") {
-        require_gradients_match<st::depthwise_conv2d<3, 2, st::tanh, st::same, st::stride<2>>, st::shape<5, 5, 2>>(2);
+        require_gradients_match<st::depthwise_conv2d<3, 2, st::tanh, st::same, st::stride<2>>,
+                                st::shape<5, 5, 2>>(2);
     }
     SUBCASE("separable: depthwise then a 1x1 conv2d") {
         require_gradients_match<st::chain<st::depthwise_conv2d<3, 1, st::same>, st::conv2d<4, 1, st::relu>>,

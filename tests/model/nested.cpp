@@ -8,6 +8,7 @@
 
 #include <doctest/doctest.h>
 #include <strata/strata.hpp>
+#include <xtensor/xadapt.hpp>
 
 namespace st = strata;
 namespace fs = std::filesystem;
@@ -48,8 +49,9 @@ TEST_CASE("weights of nested layers are saved under their paths and load back in
     // Moving statistics away from 0 and 1, so the state round trip is seen.
     for (std::size_t i = 0; i < net.state().size(); ++i) net.state()[i] = 0.25f + 0.001f * float(i % 97);
     for (auto layout : {st::weight_layout::strata, st::weight_layout::pytorch}) {
-        const fs::path dir = fs::temp_directory_path() /
-                             (std::string("strata_nested_") + (layout == st::weight_layout::pytorch ? "pt" : "st"));
+        const fs::path dir =
+            fs::temp_directory_path() /
+            (std::string("strata_nested_") + (layout == st::weight_layout::pytorch ? "pt" : "st"));
         fs::remove_all(dir);
         st::save_weights(net, dir, layout);
         const bool pt = layout == st::weight_layout::pytorch;
@@ -70,10 +72,11 @@ TEST_CASE("weights of nested layers are saved under their paths and load back in
 
 TEST_CASE("weight penalties reach kernels inside composites") {
     // A hand-written residual block used to lose the penalty of its inner kernels.
-    using net_t = st::sequential<st::input<4, 4, 2>, st::conv2d<2, 3, st::same>,
-                                 st::residual<st::conv2d<2, 3, st::same>, st::relu,
-                                              st::conv2d<2, 3, st::same, st::kernel_regularizer<st::regularize::l1>>>,
-                                 st::flatten, st::dense<3>>;
+    using net_t =
+        st::sequential<st::input<4, 4, 2>, st::conv2d<2, 3, st::same>,
+                       st::residual<st::conv2d<2, 3, st::same>, st::relu,
+                                    st::conv2d<2, 3, st::same, st::kernel_regularizer<st::regularize::l1>>>,
+                       st::flatten, st::dense<3>>;
     net_t net{st::seed{6}};
     auto& block = net.layer<1>().block;
     std::get<2>(block.layers).kernel_penalty = st::regularize::l1{0.5};
@@ -110,4 +113,35 @@ TEST_CASE("visit_layers reaches every layer, composites before their children") 
     CHECK(paths[4] == "3_chain.0_residual");
     CHECK(paths[5] == "3_chain.0_residual.0_conv2d");
     CHECK(std::get<1>(net.layer<1 + 3>().list.layers).name == "relu");
+}
+
+TEST_CASE("the README's composition examples build and run") {
+    using basic_block =
+        st::residual<st::conv2d<32, 3, st::same, st::stride<2>, st::no_bias>, st::batch_norm, st::relu,
+                     st::conv2d<32, 3, st::same, st::no_bias>, st::batch_norm,
+                     st::shortcut<st::conv2d<32, 1, st::stride<2>, st::no_bias>, st::batch_norm>>;
+    using inception =
+        st::concat<st::conv2d<16, 1, st::relu>,
+                   st::chain<st::conv2d<16, 1, st::relu>, st::conv2d<16, 3, st::relu, st::same>>,
+                   st::chain<st::max_pool<3, 1>, st::zero_padding<1>, st::conv2d<16, 1, st::relu>>>;
+    using unet =
+        st::sequential<st::input<64, 64, 1>, st::conv2d<16, 3, st::relu, st::same>,
+                       st::skip_concat<st::max_pool<2>, st::conv2d<32, 3, st::relu, st::same>,
+                                       st::skip_concat<st::max_pool<2>, st::conv2d<64, 3, st::relu, st::same>,
+                                                       st::conv2d_transpose<32, 2, st::stride<2>>>,
+                                       st::conv2d<32, 3, st::relu, st::same>, st::upsample<2, st::bilinear>>,
+                       st::conv2d<16, 3, st::relu, st::same>, st::conv2d<11, 1>>;
+    static_assert(std::is_same_v<unet::out_shape, st::shape<64, 64, 11>>);
+    static_assert(std::is_same_v<unet::layer_type<1>::out_shape, st::shape<64, 64, 48>>);
+    using blocks = st::sequential<st::input<16, 16, 8>, basic_block, st::relu, inception, st::global_avg_pool,
+                                  st::dense<3>>;
+    static_assert(std::is_same_v<blocks::layer_type<2>::out_shape, st::shape<8, 8, 48>>);
+    blocks net{st::seed{1}};
+    std::vector<float> x(2 * 16 * 16 * 8, 0.25f);
+    const auto y = st::predict(net, xt::adapt(x, std::vector<std::size_t>{2, 16, 16, 8}));
+    CHECK(y.shape()[1] == 3);
+    unet u{st::seed{2}};
+    std::vector<float> image(64 * 64, 0.5f);
+    const auto masks = st::predict(u, xt::adapt(image, std::vector<std::size_t>{1, 64, 64, 1}));
+    CHECK(masks.shape()[1] == 64 * 64 * 11);
 }

@@ -93,9 +93,10 @@ TEST_CASE("networks can be flat (multi-layer perceptrons) and end in global_avg_
 TEST_CASE("a seed gives the weights it gave before composites existed") {
     // Recorded with the flat sequential of commit 437c8ee: the list of layers
     // that composites share seeds each top-level layer exactly as before.
-    using bn_net = st::sequential<st::input<28, 28, 1>, st::conv2d<32, 3, st::relu>, st::batch_norm,
-                                  st::max_pool<2>, st::conv2d<64, 3, st::relu>, st::batch_norm, st::max_pool<2>,
-                                  st::flatten, st::dense<128, st::relu>, st::dropout<0.5>, st::dense<10>>;
+    using bn_net =
+        st::sequential<st::input<28, 28, 1>, st::conv2d<32, 3, st::relu>, st::batch_norm, st::max_pool<2>,
+                       st::conv2d<64, 3, st::relu>, st::batch_norm, st::max_pool<2>, st::flatten,
+                       st::dense<128, st::relu>, st::dropout<0.5>, st::dense<10>>;
     bn_net net{st::seed{42}};
     double sum = 0, weighted = 0;
     std::size_t i = 0;

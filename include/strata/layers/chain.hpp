@@ -72,7 +72,8 @@ struct bind_spec<true, T, In, Spec, std::tuple<Bound...>, Rest...> {
 };
 template <class T, class In, class... Bound, class Spec, class... Rest>
 struct bind_chain<T, In, std::tuple<Bound...>, Spec, Rest...> {
-    using next = typename bind_spec<spec_accepts<Spec, T, In>(), T, In, Spec, std::tuple<Bound...>, Rest...>::type;
+    using next =
+        typename bind_spec<spec_accepts<Spec, T, In>(), T, In, Spec, std::tuple<Bound...>, Rest...>::type;
     using type = typename next::type;
     using out_shape = typename next::out_shape;
     static constexpr bool complete = next::complete;

@@ -40,7 +40,8 @@ constexpr bool joinable() {
     if constexpr (First::rank == 1)
         return ((Rest::rank == 1) && ...);
     else
-        return ((Rest::rank == 3 && Rest::dims[0] == First::dims[0] && Rest::dims[1] == First::dims[1]) && ...);
+        return ((Rest::rank == 3 && Rest::dims[0] == First::dims[0] && Rest::dims[1] == First::dims[1]) &&
+                ...);
 }
 template <class... Shapes>
 constexpr bool check_joinable() {
@@ -66,7 +67,8 @@ void join_channels(const std::array<const T*, Parts>& parts, const std::array<st
 template <class T>
 void split_channels(const T* dout, std::size_t total, std::size_t first, std::size_t channels, T* part,
                     std::size_t pixels) {
-    for (std::size_t p = 0; p < pixels; ++p) std::copy_n(dout + p * total + first, channels, part + p * channels);
+    for (std::size_t p = 0; p < pixels; ++p)
+        std::copy_n(dout + p * total + first, channels, part + p * channels);
 }
 
 template <class T>
@@ -114,7 +116,8 @@ struct concat_layer {
                 at += round_up_to_line<T>(n * pixels_per_sample * channels[b]);
             }
             dout_part = at;
-            at += round_up_to_line<T>(n * pixels_per_sample * *std::max_element(channels.begin(), channels.end()));
+            at += round_up_to_line<T>(n * pixels_per_sample *
+                                      *std::max_element(channels.begin(), channels.end()));
             din_part = at;
             at += round_up_to_line<T>(n * In::size);
             total = at;

@@ -348,8 +348,9 @@ private:
 template <std::size_t Filters, std::size_t Kernel, class Activation, class... Options>
 struct conv2d_spec {
     static constexpr bool options_known =
-        (detail::allowed_kinds<stride_option_kind, padding_option_kind, bias_option_kind, initializer_option_kind,
-                               kernel_regularizer_option_kind, bias_regularizer_option_kind>::template accepts<Options>() &&
+        (detail::allowed_kinds<stride_option_kind, padding_option_kind, bias_option_kind,
+                               initializer_option_kind, kernel_regularizer_option_kind,
+                               bias_regularizer_option_kind>::template accepts<Options>() &&
          ...);
     using padding = option_t<padding_option_kind, valid, Options...>;
     using initializer = option_t<initializer_option_kind, init::glorot_uniform, Options...>;
@@ -365,14 +366,16 @@ struct conv2d_spec {
                       "conv2d options are stride<S>, valid or same, use_bias or no_bias, an initializer from "
                       "strata::init, kernel_regularizer<R> and bias_regularizer<R>");
         if constexpr (!options_known || Filters == 0 || Kernel == 0) return false;
-        static_assert(is_image_shape<In>,
-                      "conv2d expects an image input (height, width, channels); it cannot follow flatten, dense or "
-                      "global_avg_pool");
+        static_assert(
+            is_image_shape<In>,
+            "conv2d expects an image input (height, width, channels); it cannot follow flatten, dense or "
+            "global_avg_pool");
         if constexpr (is_image_shape<In>) {
             constexpr bool fits = padding::is_same || (Kernel <= In::dims[0] && Kernel <= In::dims[1]);
-            static_assert(fits,
-                          "conv2d kernel is larger than its input with valid padding: use strata::same padding or a "
-                          "smaller kernel");
+            static_assert(
+                fits,
+                "conv2d kernel is larger than its input with valid padding: use strata::same padding or a "
+                "smaller kernel");
             return fits;
         }
         return false;

@@ -38,7 +38,8 @@ struct conv2d_transpose_layer : Penalties {
     static constexpr std::string_view name = "conv2d_transpose";
     static constexpr std::array<std::size_t, 4> weight_dims{Kernel, Kernel, Filters, C};
     static constexpr std::array<std::size_t, 4> torch_axes{3, 2, 0, 1};  // PyTorch: (in, out, kh, kw)
-    static constexpr std::size_t patch = Kernel * Kernel * Filters;  // one column row: an input pixel's spread
+    static constexpr std::size_t patch =
+        Kernel * Kernel * Filters;  // one column row: an input pixel's spread
     static constexpr std::size_t weight_count = patch * C;
     static constexpr std::size_t bias_count = Bias ? Filters : 0;
     static constexpr std::size_t param_count = weight_count + bias_count;
@@ -69,8 +70,8 @@ struct conv2d_transpose_layer : Penalties {
             T* cols = ctx.workspace;
             simd::gemm<T>(count * H * W, patch, C,
                           {in + first * In::size, C, false, weights(), C, true, cols, patch}, false);
-            detail::col2im<T, OH, OW, Filters, Kernel, Stride, H, W, rows_axis::pad_before, cols_axis::pad_before>(
-                cols, out + first * out_shape::size, count);
+            detail::col2im<T, OH, OW, Filters, Kernel, Stride, H, W, rows_axis::pad_before,
+                           cols_axis::pad_before>(cols, out + first * out_shape::size, count);
         });
         const std::size_t pixels = n * OH * OW;
         if (Bias)
@@ -81,26 +82,28 @@ struct conv2d_transpose_layer : Penalties {
 
     void backward(const T* in, const T* out, T* dout, T* din, T* dparams, std::size_t n,
                   const pass_context<T>& ctx) const {
-        detail::bias_activation_backward<T, Activation, Filters>(out, dout, Bias ? dparams + weight_count : nullptr,
-                                                                  n * OH * OW);
+        detail::bias_activation_backward<T, Activation, Filters>(
+            out, dout, Bias ? dparams + weight_count : nullptr, n * OH * OW);
         for_each_chunk(n, [&](std::size_t first, std::size_t count) {
             // What each input pixel's spread received: the adjoint conv2d's im2col of dout.
             const std::size_t rows = count * H * W;
             T* dcols = ctx.workspace;
-            detail::im2col<T, OH, OW, Filters, Kernel, Stride, H, W, rows_axis::pad_before, cols_axis::pad_before>(
-                dout + first * out_shape::size, dcols, 0, rows);
+            detail::im2col<T, OH, OW, Filters, Kernel, Stride, H, W, rows_axis::pad_before,
+                           cols_axis::pad_before>(dout + first * out_shape::size, dcols, 0, rows);
             // dW (patch x C) += dcols^T x; din = dcols W.
-            simd::gemm<T>(patch, C, rows, {dcols, patch, true, in + first * In::size, C, false, dparams, C}, true);
+            simd::gemm<T>(patch, C, rows, {dcols, patch, true, in + first * In::size, C, false, dparams, C},
+                          true);
             if (din)
-                simd::gemm<T>(rows, C, patch, {dcols, patch, false, weights(), C, false, din + first * In::size, C},
-                              false);
+                simd::gemm<T>(rows, C, patch,
+                              {dcols, patch, false, weights(), C, false, din + first * In::size, C}, false);
         });
     }
 
 private:
     template <class F>
     static void for_each_chunk(std::size_t n, F&& f) {
-        for (std::size_t first = 0; first < n; first += chunk_samples) f(first, std::min(chunk_samples, n - first));
+        for (std::size_t first = 0; first < n; first += chunk_samples)
+            f(first, std::min(chunk_samples, n - first));
     }
     T* params_ = nullptr;
 };
@@ -108,8 +111,9 @@ private:
 template <std::size_t Filters, std::size_t Kernel, class Activation, class... Options>
 struct conv2d_transpose_spec {
     static constexpr bool options_known =
-        (detail::allowed_kinds<stride_option_kind, padding_option_kind, bias_option_kind, initializer_option_kind,
-                               kernel_regularizer_option_kind, bias_regularizer_option_kind>::template accepts<Options>() &&
+        (detail::allowed_kinds<stride_option_kind, padding_option_kind, bias_option_kind,
+                               initializer_option_kind, kernel_regularizer_option_kind,
+                               bias_regularizer_option_kind>::template accepts<Options>() &&
          ...);
     using padding = option_t<padding_option_kind, valid, Options...>;
     using initializer = option_t<initializer_option_kind, init::glorot_uniform, Options...>;
@@ -118,10 +122,12 @@ struct conv2d_transpose_spec {
 
     template <class T, class In>
     static constexpr bool accepts() {
-        static_assert(Filters >= 1 && Kernel >= 1, "conv2d_transpose needs at least one filter and a kernel of 1 or more");
-        static_assert(options_known,
-                      "conv2d_transpose options are stride<S>, valid or same, use_bias or no_bias, an initializer "
-                      "from strata::init, kernel_regularizer<R> and bias_regularizer<R>");
+        static_assert(Filters >= 1 && Kernel >= 1,
+                      "conv2d_transpose needs at least one filter and a kernel of 1 or more");
+        static_assert(
+            options_known,
+            "conv2d_transpose options are stride<S>, valid or same, use_bias or no_bias, an initializer "
+            "from strata::init, kernel_regularizer<R> and bias_regularizer<R>");
         static_assert(!options_known || is_image_shape<In>,
                       "conv2d_transpose expects an image input (height, width, channels)");
         static_assert(!padding::is_same || Kernel >= stride_value,
@@ -130,8 +136,8 @@ struct conv2d_transpose_spec {
                (!padding::is_same || Kernel >= stride_value);
     }
     template <class T, class In>
-    using bind = conv2d_transpose_layer<T, In, Filters, Kernel, Activation, stride_value, padding::is_same, bias,
-                                        initializer, weight_penalties_from<Options...>>;
+    using bind = conv2d_transpose_layer<T, In, Filters, Kernel, Activation, stride_value, padding::is_same,
+                                        bias, initializer, weight_penalties_from<Options...>>;
 };
 
 // The activation may be left out, as for conv2d.

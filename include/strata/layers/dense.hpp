@@ -100,9 +100,10 @@ struct dense {
     template <class T, class In>
     static constexpr bool accepts() {
         static_assert(Units >= 1, "dense needs at least one unit");
-        static_assert(options_known,
-                      "dense options are use_bias or no_bias, an initializer from strata::init, kernel_regularizer<R> "
-                      "and bias_regularizer<R>");
+        static_assert(
+            options_known,
+            "dense options are use_bias or no_bias, an initializer from strata::init, kernel_regularizer<R> "
+            "and bias_regularizer<R>");
         static_assert(!options_known || is_flat_shape<In>,
                       "dense expects a flat input: put strata::flatten (or global_avg_pool) before it");
         return options_known && Units >= 1 && is_flat_shape<In>;

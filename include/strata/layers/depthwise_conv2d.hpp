@@ -72,7 +72,7 @@ struct depthwise_conv2d_layer : Penalties {
     void backward(const T* in, const T* out, T* dout, T* din, T* dparams, std::size_t n,
                   const pass_context<T>&) const {
         detail::bias_activation_backward<T, Activation, F>(out, dout, Bias ? dparams + weight_count : nullptr,
-                                                            n * OH * OW);
+                                                           n * OH * OW);
         if (din) std::fill_n(din, n * In::size, T(0));
         for (std::size_t s = 0; s < n; ++s)
             for (std::size_t oy = 0; oy < OH; ++oy)
@@ -117,8 +117,9 @@ private:
 template <std::size_t Kernel, std::size_t Multiplier, class Activation, class... Options>
 struct depthwise_conv2d_spec {
     static constexpr bool options_known =
-        (detail::allowed_kinds<stride_option_kind, padding_option_kind, bias_option_kind, initializer_option_kind,
-                               kernel_regularizer_option_kind, bias_regularizer_option_kind>::template accepts<Options>() &&
+        (detail::allowed_kinds<stride_option_kind, padding_option_kind, bias_option_kind,
+                               initializer_option_kind, kernel_regularizer_option_kind,
+                               bias_regularizer_option_kind>::template accepts<Options>() &&
          ...);
     using padding = option_t<padding_option_kind, valid, Options...>;
     using initializer = option_t<initializer_option_kind, init::glorot_uniform, Options...>;
@@ -127,12 +128,15 @@ struct depthwise_conv2d_spec {
 
     template <class T, class In>
     static constexpr bool accepts() {
-        static_assert(Kernel >= 1 && Multiplier >= 1, "depthwise_conv2d needs a kernel and a multiplier of 1 or more");
-        static_assert(options_known,
-                      "depthwise_conv2d options are stride<S>, valid or same, use_bias or no_bias, an initializer "
-                      "from strata::init, kernel_regularizer<R> and bias_regularizer<R>");
+        static_assert(Kernel >= 1 && Multiplier >= 1,
+                      "depthwise_conv2d needs a kernel and a multiplier of 1 or more");
+        static_assert(
+            options_known,
+            "depthwise_conv2d options are stride<S>, valid or same, use_bias or no_bias, an initializer "
+            "from strata::init, kernel_regularizer<R> and bias_regularizer<R>");
         if constexpr (!options_known || Kernel == 0 || Multiplier == 0) return false;
-        static_assert(is_image_shape<In>, "depthwise_conv2d expects an image input (height, width, channels)");
+        static_assert(is_image_shape<In>,
+                      "depthwise_conv2d expects an image input (height, width, channels)");
         if constexpr (is_image_shape<In>) {
             constexpr bool fits = padding::is_same || (Kernel <= In::dims[0] && Kernel <= In::dims[1]);
             static_assert(fits, "depthwise_conv2d kernel is larger than its input with valid padding");
@@ -141,8 +145,8 @@ struct depthwise_conv2d_spec {
         return false;
     }
     template <class T, class In>
-    using bind = depthwise_conv2d_layer<T, In, Kernel, Multiplier, Activation, stride_value, padding::is_same, bias,
-                                        initializer, weight_penalties_from<Options...>>;
+    using bind = depthwise_conv2d_layer<T, In, Kernel, Multiplier, Activation, stride_value, padding::is_same,
+                                        bias, initializer, weight_penalties_from<Options...>>;
 };
 
 // depthwise_conv2d<3> is one 3x3 kernel per channel; the activation may be left out.

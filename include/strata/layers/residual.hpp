@@ -82,8 +82,8 @@ struct residual_check<T, In, Shortcut, std::tuple<BlockSpecs...>> {
         } else if constexpr (!spec_accepts<Shortcut, T, In>()) {
             return false;
         } else {
-            constexpr bool same_shape = std::is_same_v<typename Shortcut::template bind<T, In>::out_shape,
-                                                       typename block::out_shape>;
+            constexpr bool same_shape =
+                std::is_same_v<typename Shortcut::template bind<T, In>::out_shape, typename block::out_shape>;
             static_assert(same_shape, "residual: the shortcut's output shape differs from the block's");
             return same_shape;
         }
@@ -112,8 +112,10 @@ struct residual_layer<T, In, Shortcut, std::tuple<BlockSpecs...>> {
     static constexpr std::size_t block_params = block_type::param_offsets[block_type::count];
     static constexpr std::size_t block_state = block_type::state_offsets[block_type::count];
     static constexpr std::size_t param_count = block_params + round_up_to_line<T>(shortcut_type::param_count);
-    static constexpr std::size_t state_count = block_state + round_up_to_line<T>(state_count_of<shortcut_type>);
-    static constexpr std::size_t trainable_count = block_type::trainable_count + trainable_count_of<shortcut_type>;
+    static constexpr std::size_t state_count =
+        block_state + round_up_to_line<T>(state_count_of<shortcut_type>);
+    static constexpr std::size_t trainable_count =
+        block_type::trainable_count + trainable_count_of<shortcut_type>;
     static constexpr std::size_t non_trainable_count =
         block_type::non_trainable_count + non_trainable_count_of<shortcut_type>;
     static constexpr std::size_t sync_width = std::max(block_type::sync_width, sync_width_of<shortcut_type>);
@@ -216,8 +218,10 @@ struct residual {
         return detail::residual_check<T, In, typename split::shortcut_spec, typename split::block>::accepts();
     }
     template <class T, class In>
-    using bind = detail::residual_layer<T, In, typename detail::split_shortcut<std::tuple<>, void, Specs...>::shortcut_spec,
-                                        typename detail::split_shortcut<std::tuple<>, void, Specs...>::block>;
+    using bind =
+        detail::residual_layer<T, In,
+                               typename detail::split_shortcut<std::tuple<>, void, Specs...>::shortcut_spec,
+                               typename detail::split_shortcut<std::tuple<>, void, Specs...>::block>;
 };
 
 }  // namespace strata

@@ -25,7 +25,6 @@
 
 namespace strata {
 
-
 // Which slice of a batch a pass runs, for layers that combine the slices' sums.
 struct batch_slice {
     batch_sync* sync = nullptr;  // null: this slice is the whole batch
@@ -42,8 +41,9 @@ class basic_sequential {
     static_assert(std::is_floating_point_v<T>, "strata networks compute in float or double");
 
     // Without an input there is nothing to bind: the message above stays the only one.
-    using binding = std::conditional_t<is_input_v<Input>, detail::bind_layers<T, input_shape_t<Input>, Specs...>,
-                                       detail::bind_chain<T, input_shape_t<Input>, std::tuple<>>>;
+    using binding =
+        std::conditional_t<is_input_v<Input>, detail::bind_layers<T, input_shape_t<Input>, Specs...>,
+                           detail::bind_chain<T, input_shape_t<Input>, std::tuple<>>>;
 
 public:
     using scalar_type = T;
@@ -203,9 +203,10 @@ private:
     void backward_layer(replica& r, const T* in, T*& dout, T*& din, T* input_gradient, std::size_t n,
                         std::uint64_t step_seed, std::size_t first_sample, batch_slice slice) const {
         const T* layer_in = I == 0 ? in : r.output(I - 1);
-        std::get<I>(layers_.layers).backward(layer_in, r.output(I), dout, I == 0 ? input_gradient : din,
-                                      r.gradients.data() + param_offsets[I], n,
-                                      context(r, I, true, step_seed, first_sample, slice));
+        std::get<I>(layers_.layers)
+            .backward(layer_in, r.output(I), dout, I == 0 ? input_gradient : din,
+                      r.gradients.data() + param_offsets[I], n,
+                      context(r, I, true, step_seed, first_sample, slice));
         // The next layer down reads what this one wrote and may overwrite the spent buffer.
         std::swap(dout, din);
     }

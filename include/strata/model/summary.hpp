@@ -46,10 +46,11 @@ inline std::string with_thousands(std::size_t v) {
 
 namespace detail {
 template <class Layer>
-void add_summary_rows(std::vector<summary_row>& rows, std::size_t index, const Layer& layer, std::size_t depth) {
+void add_summary_rows(std::vector<summary_row>& rows, std::size_t index, const Layer& layer,
+                      std::size_t depth) {
     using L = std::remove_const_t<Layer>;
-    rows.push_back({L::name, L::out_shape::to_string(), trainable_count_of<L> + non_trainable_count_of<L>, index,
-                    depth});
+    rows.push_back({L::name, L::out_shape::to_string(), trainable_count_of<L> + non_trainable_count_of<L>,
+                    index, depth});
     if constexpr (visits_children<L>)
         L::visit_children(layer, [&](std::size_t i, std::string_view, const auto& child) {
             add_summary_rows(rows, i, child, depth + 1);
@@ -58,7 +59,8 @@ void add_summary_rows(std::vector<summary_row>& rows, std::size_t index, const L
 }  // namespace detail
 
 template <class T, class Input, class... Layers>
-network_summary<basic_sequential<T, Input, Layers...>> summary(const basic_sequential<T, Input, Layers...>& net) {
+network_summary<basic_sequential<T, Input, Layers...>> summary(
+    const basic_sequential<T, Input, Layers...>& net) {
     using Net = basic_sequential<T, Input, Layers...>;
     network_summary<Net> s;
     Net::visit_children(net, [&](std::size_t i, std::string_view, const auto& layer) {
@@ -82,8 +84,8 @@ std::ostream& operator<<(std::ostream& os, const network_summary<Net>& s) {
     row("Layer (type)", "Output Shape", "Param #");
     out << rule << "\n";
     for (const auto& r : s.rows)
-        row(std::string(2 * r.depth, ' ') + std::string(r.layer) + "_" + std::to_string(r.index), r.output_shape,
-            detail::with_thousands(r.params));
+        row(std::string(2 * r.depth, ' ') + std::string(r.layer) + "_" + std::to_string(r.index),
+            r.output_shape, detail::with_thousands(r.params));
     out << rule << "\n"
         << "Total params: " << detail::with_thousands(s.total_params) << "\n"
         << "Trainable params: " << detail::with_thousands(s.trainable_params) << "\n"

@@ -25,11 +25,13 @@ namespace models {
 
 // conv-bn-relu-conv-bn plus the input; a block that strides projects its input.
 template <std::size_t Filters, std::size_t Stride>
-using basic_block = std::conditional_t<
-    Stride == 1,
-    residual<conv2d<Filters, 3, same, no_bias>, batch_norm, relu, conv2d<Filters, 3, same, no_bias>, batch_norm>,
-    residual<conv2d<Filters, 3, same, stride<Stride>, no_bias>, batch_norm, relu, conv2d<Filters, 3, same, no_bias>,
-             batch_norm, shortcut<conv2d<Filters, 1, stride<Stride>, no_bias>, batch_norm>>>;
+using basic_block =
+    std::conditional_t<Stride == 1,
+                       residual<conv2d<Filters, 3, same, no_bias>, batch_norm, relu,
+                                conv2d<Filters, 3, same, no_bias>, batch_norm>,
+                       residual<conv2d<Filters, 3, same, stride<Stride>, no_bias>, batch_norm, relu,
+                                conv2d<Filters, 3, same, no_bias>, batch_norm,
+                                shortcut<conv2d<Filters, 1, stride<Stride>, no_bias>, batch_norm>>>;
 
 namespace detail {
 // chain<first block, relu, block, relu, ...>: Blocks blocks, each followed by relu.

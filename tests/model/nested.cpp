@@ -47,7 +47,10 @@ TEST_CASE("summary of a ResNet-20 lists nested layers with PyTorch's parameter c
 TEST_CASE("weights of nested layers are saved under their paths and load back in both layouts") {
     resnet8 net{st::seed{4}};
     // Moving statistics away from 0 and 1, so the state round trip is seen.
-    for (std::size_t i = 0; i < net.state().size(); ++i) net.state()[i] = 0.25f + 0.001f * float(i % 97);
+    st::for_each_tensor(net, [](const st::layer_path&, const auto& t) {
+        if (!t.trainable)
+            for (std::size_t i = 0; i < t.count; ++i) t.data[i] = 0.25f + 0.001f * float(i % 97);
+    });
     for (auto layout : {st::weight_layout::strata, st::weight_layout::pytorch}) {
         const fs::path dir =
             fs::temp_directory_path() /
@@ -144,4 +147,34 @@ TEST_CASE("the README's composition examples build and run") {
     std::vector<float> image(64 * 64, 0.5f);
     const auto masks = st::predict(u, xt::adapt(image, std::vector<std::size_t>{1, 64, 64, 1}));
     CHECK(masks.shape()[1] == 64 * 64 * 11);
+}
+
+TEST_CASE_TEMPLATE("every new layer and composite saves and loads back in both layouts", T, float, double) {
+    using net_t = st::basic_sequential<
+        T, st::input<8, 8, 2>, st::depthwise_conv2d<3, 2, st::relu, st::same>,
+        st::concat<st::conv2d<3, 1>, st::chain<st::conv2d<2, 3, st::same>, st::batch_norm>>,
+        st::skip_concat<st::max_pool<2>, st::conv2d<4, 3, st::same>,
+                        st::conv2d_transpose<3, 2, st::stride<2>>>,
+        st::residual<st::conv2d<8, 3, st::same>, st::batch_norm>, st::global_max_pool, st::dense<2>>;
+    net_t net{st::seed{8}};
+    // Moving statistics away from 0 and 1 (the padding between slices stays 0, as it is never saved).
+    st::for_each_tensor(net, [](const st::layer_path&, const auto& t) {
+        if (!t.trainable)
+            for (std::size_t i = 0; i < t.count; ++i) t.data[i] = T(0.5) + T(0.01) * T(i % 13);
+    });
+    for (auto layout : {st::weight_layout::strata, st::weight_layout::pytorch}) {
+        const fs::path dir = fs::temp_directory_path() / ("strata_new_layers_" + std::to_string(sizeof(T)) +
+                                                          "_" + std::to_string(static_cast<int>(layout)));
+        fs::remove_all(dir);
+        st::save_weights(net, dir, layout);
+        CHECK(fs::exists(dir / "0_depthwise_conv2d.weight.npy"));
+        CHECK(fs::exists(dir / "1_concat.1_chain.1_batch_norm.gamma.npy") !=
+              (layout == st::weight_layout::pytorch));
+        CHECK(fs::exists(dir / "2_skip_concat.2_conv2d_transpose.weight.npy"));
+        net_t other{st::seed{9}};
+        st::load_weights(other, dir, layout);
+        CHECK(std::equal(net.parameters().begin(), net.parameters().end(), other.parameters().begin()));
+        CHECK(std::equal(net.state().begin(), net.state().end(), other.state().begin()));
+        fs::remove_all(dir);
+    }
 }

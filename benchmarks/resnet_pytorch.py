@@ -11,6 +11,8 @@ PyTorch's default initialisation. Prints one JSON line per seed with the test
 accuracy and seconds of each epoch; the last epoch's accuracy is the result.
 
 usage: benchmarks/resnet_pytorch.py [--depth 20] [--epochs 30] [--seeds 1] [--threads 2] [--limit N]
+       benchmarks/resnet_pytorch.py --time-steps 20 [--repetitions 5]  (training steps of batch 128 on
+       random images, no augmentation: images/s per repetition and the median, as one JSON line)
 """
 import argparse
 import json
@@ -103,6 +105,30 @@ def random_crop_flip(images, gen):
     return padded[torch.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]].unsqueeze(1)
 
 
+def time_steps(args):
+    """What strata_bench's BM_train_step_resnet20/128 measures, in PyTorch."""
+    torch.manual_seed(1)
+    net = ResNet(args.depth)
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    x, y = torch.rand(128, 1, 28, 28), torch.arange(128) % 10
+    net.train()
+
+    def step():
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+    for _ in range(3):
+        step()
+    rates = []
+    for _ in range(args.repetitions):
+        start = time.perf_counter()
+        for _ in range(args.time_steps):
+            step()
+        rates.append(128 * args.time_steps / (time.perf_counter() - start))
+    print(json.dumps({"framework": "pytorch", "depth": args.depth, "threads": args.threads, "batch": 128,
+                      "images_per_second": rates, "median": sorted(rates)[len(rates) // 2]}))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--depth", type=int, choices=[8, 14, 20], default=20)
@@ -110,8 +136,13 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[1])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0)
+    parser.add_argument("--time-steps", type=int, default=0)
+    parser.add_argument("--repetitions", type=int, default=5)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.time_steps:
+        time_steps(args)
+        return
     base = find_data()
     train_x, train_y = load_split(base, "train")
     test_x, test_y = load_split(base, "t10k")

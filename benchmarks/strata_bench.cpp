@@ -41,7 +41,8 @@ std::vector<float> random_images(std::size_t n) {
 // One training step as fit runs it without penalties or clipping: the
 // executor's forward/backward and the optimizer's step.
 template <class Net>
-void train_step(benchmark::State& state, const st::batch_augmenter<float>* augment = nullptr) {
+void train_step(benchmark::State& state, const st::batch_augmenter<float>* augment = nullptr,
+                double flop_per_image = train_flop) {
     const auto batch = static_cast<std::size_t>(state.range(0));
     Net net{st::seed{1}};
     st::executor<Net> exec(bench_threads());
@@ -58,10 +59,24 @@ void train_step(benchmark::State& state, const st::batch_augmenter<float>* augme
     }
     const double images = static_cast<double>(state.iterations() * batch);
     state.counters["img/s"] = benchmark::Counter(images, benchmark::Counter::kIsRate);
-    state.counters["GFLOP/s"] = benchmark::Counter(images * train_flop / 1e9, benchmark::Counter::kIsRate);
+    state.counters["GFLOP/s"] =
+        benchmark::Counter(images * flop_per_image / 1e9, benchmark::Counter::kIsRate);
     state.counters["threads"] = static_cast<double>(exec.thread_count());
 }
 void BM_train_step(benchmark::State& state) { train_step<reference_net>(state); }
+
+// ResNet-20 (examples/resnet) on Fashion-MNIST's 28x28 images. Multiply-adds
+// x 2 of its convolutions and dense layer: the 3x3 convs of each stage, the
+// strided first conv of stages 2 and 3, their 1x1 projections.
+constexpr double resnet20_forward_flop =
+    2.0 * (28 * 28 * 16 * 9.0 + 6 * 28 * 28 * 16 * 16 * 9.0 + 14 * 14 * 32 * 16 * 9.0 +
+           5 * 14 * 14 * 32 * 32 * 9.0 + 14 * 14 * 32 * 16.0 + 7 * 7 * 64 * 32 * 9.0 +
+           5 * 7 * 7 * 64 * 64 * 9.0 + 7 * 7 * 64 * 32.0 + 64 * 10.0);
+constexpr double resnet20_train_flop = 3 * resnet20_forward_flop - 2.0 * 28 * 28 * 16 * 9;
+void BM_train_step_resnet20(benchmark::State& state) {
+    train_step<st::models::resnet<20, st::input<28, 28, 1>, 10>>(state, nullptr, resnet20_train_flop);
+}
+BENCHMARK(BM_train_step_resnet20)->Arg(128)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_train_step)->Arg(32)->Arg(64)->Arg(256)->UseRealTime()->Unit(benchmark::kMillisecond);
 // GFLOP/s counts the convolutions and dense layers only, as for BM_train_step.
 void BM_train_step_bn(benchmark::State& state) { train_step<bn_net>(state); }

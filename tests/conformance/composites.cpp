@@ -21,7 +21,7 @@ TEST_CASE_TEMPLATE("concat of a 1x1 conv and a chain of conv, max_pool and zero_
         st::concat<st::conv2d<3, 1, st::relu>,
                    st::chain<st::conv2d<2, 3, st::tanh, st::same>, st::max_pool<3, 1>, st::zero_padding<1>>>,
         st::conv2d<4, 3, st::relu, st::stride<2>>, st::flatten, st::dense<4>>;
-    run_case<net_t>("concat_branches", st::loss::categorical_crossentropy{.from_logits = true});
+    run_case<net_t>("concat_branches", st::loss::categorical_crossentropy{.from_logits = true}, 2e-4);
 }
 
 TEST_CASE_TEMPLATE("a two-level U-Net: nested skip_concat with pooling, batch_norm and both upsamplings", T,
@@ -33,5 +33,5 @@ TEST_CASE_TEMPLATE("a two-level U-Net: nested skip_concat with pooling, batch_no
                                         st::batch_norm, st::tanh, st::upsample<2>>,
                         st::conv2d<6, 3, st::tanh, st::same>, st::upsample<2, st::bilinear>>,
         st::conv2d<3, 1>, st::flatten, st::dense<2>>;
-    run_case<net_t>("unet_two_levels", st::loss::binary_crossentropy{.from_logits = true});
+    run_case<net_t>("unet_two_levels", st::loss::binary_crossentropy{.from_logits = true}, 2e-4);
 }

@@ -5,8 +5,9 @@
 // in float64) and compares outputs, loss, every gradient and the weights
 // after 10 optimizer steps. Errors are measured per tensor as
 // max |strata - torch| / max(max |torch|, 0.1); float must agree to 1e-5,
-// double to 1e-10 (centered RMSprop's trajectory in float: 2e-4, see
-// check_training). The tests are split over translation units to build in parallel.
+// double to 1e-10 (centered RMSprop's trajectory in float through the deeper
+// composite cases: 2e-4, see check_training). The tests are split over translation units to build in
+// parallel.
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -100,7 +101,7 @@ void check_training(const fs::path& dir, const std::string& opt_name, const Loss
 }
 
 template <class Net, class Loss>
-void run_case(const std::string& name, const Loss& loss) {
+void run_case(const std::string& name, const Loss& loss, double rmsprop_float_tolerance = 1e-5) {
     using T = typename Net::scalar_type;
     const fs::path dir = case_dir(name);
     Net net;
@@ -152,7 +153,7 @@ void run_case(const std::string& name, const Loss& loss) {
     check_training(
         dir, "rmsprop", loss,
         st::optim::rmsprop{.lr = 0.01, .rho = 0.9, .epsilon = 1e-8, .momentum = 0.5, .centered = true}, x, y,
-        net, 2e-4);
+        net, rmsprop_float_tolerance);
     check_training(dir, "adagrad", loss, st::optim::adagrad{.lr = 0.05, .initial_accumulator = 0.1}, x, y,
                    net);
 }

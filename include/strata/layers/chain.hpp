@@ -89,6 +89,17 @@ constexpr std::array<std::size_t, N + 1> line_offsets(const std::array<std::size
     return offsets;
 }
 
+// Hands out consecutive workspace slices, each starting on a cache line.
+template <class T>
+struct line_carver {
+    std::size_t at = 0;
+    std::size_t take(std::size_t size) {
+        const std::size_t start = at;
+        at += round_up_to_line<T>(size);
+        return start;
+    }
+};
+
 // A child's view of its parent's pass: its own workspace and its own key, so
 // a dropout inside a composite draws masks no other layer draws.
 template <class T>
@@ -169,21 +180,12 @@ struct layer_list<T, std::tuple<L...>> {
     };
     static workspace_layout layout(std::size_t n) {
         workspace_layout w;
-        std::size_t at = 0;
-        for (std::size_t i = 0; i + 1 < count; ++i) {
-            w.output[i] = at;
-            at += round_up_to_line<T>(n * out_sizes[i]);
-        }
+        line_carver<T> carve;
+        for (std::size_t i = 0; i + 1 < count; ++i) w.output[i] = carve.take(n * out_sizes[i]);
         const std::array<std::size_t, count> child_sizes{L::workspace_size(n)...};
-        for (std::size_t i = 0; i < count; ++i) {
-            w.child[i] = at;
-            at += round_up_to_line<T>(child_sizes[i]);
-        }
-        for (auto& g : w.gradient) {
-            g = at;
-            at += round_up_to_line<T>(n * inner_widest);
-        }
-        w.total = at;
+        for (std::size_t i = 0; i < count; ++i) w.child[i] = carve.take(child_sizes[i]);
+        for (auto& g : w.gradient) g = carve.take(n * inner_widest);
+        w.total = carve.at;
         return w;
     }
     static std::size_t workspace_size(std::size_t n) { return layout(n).total; }

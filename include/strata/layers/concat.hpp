@@ -91,6 +91,7 @@ struct concat_layer {
         return first;
     }();
     static constexpr std::size_t pixels_per_sample = out_shape::size / channels_of<out_shape>;
+    static constexpr std::size_t widest_branch = *std::max_element(channels.begin(), channels.end());
 
     static constexpr std::string_view name = "concat";
     static constexpr std::size_t param_count = branches_type::param_offsets[count];
@@ -108,19 +109,14 @@ struct concat_layer {
         std::size_t dout_part = 0, din_part = 0, total = 0;
         explicit layout(std::size_t n) {
             const std::array<std::size_t, count> sizes{Branches::workspace_size(n)...};
-            std::size_t at = 0;
+            line_carver<T> carve;
             for (std::size_t b = 0; b < count; ++b) {
-                workspace[b] = at;
-                at += round_up_to_line<T>(sizes[b]);
-                output[b] = at;
-                at += round_up_to_line<T>(n * pixels_per_sample * channels[b]);
+                workspace[b] = carve.take(sizes[b]);
+                output[b] = carve.take(n * pixels_per_sample * channels[b]);
             }
-            dout_part = at;
-            at += round_up_to_line<T>(n * pixels_per_sample *
-                                      *std::max_element(channels.begin(), channels.end()));
-            din_part = at;
-            at += round_up_to_line<T>(n * In::size);
-            total = at;
+            dout_part = carve.take(n * pixels_per_sample * widest_branch);
+            din_part = carve.take(n * In::size);
+            total = carve.at;
         }
     };
     static std::size_t workspace_size(std::size_t n) { return layout(n).total; }
@@ -182,17 +178,12 @@ struct skip_concat_layer {
     struct layout {
         std::size_t workspace, output, dout_part, din_part, total;
         explicit layout(std::size_t n) {
-            std::size_t at = 0;
-            auto take = [&](std::size_t size) {
-                const std::size_t start = at;
-                at += round_up_to_line<T>(size);
-                return start;
-            };
-            workspace = take(block_type::workspace_size(n));
-            output = take(n * block_out::size);
-            dout_part = take(n * block_out::size);
-            din_part = take(n * In::size);
-            total = at;
+            line_carver<T> carve;
+            workspace = carve.take(block_type::workspace_size(n));
+            output = carve.take(n * block_out::size);
+            dout_part = carve.take(n * block_out::size);
+            din_part = carve.take(n * In::size);
+            total = carve.at;
         }
     };
     static std::size_t workspace_size(std::size_t n) { return layout(n).total; }

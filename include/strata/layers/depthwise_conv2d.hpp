@@ -115,16 +115,13 @@ private:
 };
 
 template <std::size_t Kernel, std::size_t Multiplier, class Activation, class... Options>
-struct depthwise_conv2d_spec {
-    static constexpr bool options_known =
-        (detail::allowed_kinds<stride_option_kind, padding_option_kind, bias_option_kind,
-                               initializer_option_kind, kernel_regularizer_option_kind,
-                               bias_regularizer_option_kind>::template accepts<Options>() &&
-         ...);
-    using padding = option_t<padding_option_kind, valid, Options...>;
-    using initializer = option_t<initializer_option_kind, init::glorot_uniform, Options...>;
-    static constexpr std::size_t stride_value = option_t<stride_option_kind, stride<1>, Options...>::value;
-    static constexpr bool bias = option_t<bias_option_kind, use_bias, Options...>::value;
+struct depthwise_conv2d_spec : detail::conv_options<Options...> {
+    using base = detail::conv_options<Options...>;
+    using base::bias;
+    using base::options_known;
+    using base::stride_value;
+    using typename base::initializer;
+    using typename base::padding;
 
     template <class T, class In>
     static constexpr bool accepts() {

@@ -128,23 +128,18 @@ struct residual_layer<T, In, Shortcut, std::tuple<BlockSpecs...>> {
     struct layout {
         std::size_t block, block_out, shortcut, shortcut_out, dout_copy, block_din, total;
         explicit layout(std::size_t n) {
-            std::size_t at = 0;
-            auto take = [&](std::size_t size) {
-                const std::size_t start = at;
-                at += round_up_to_line<T>(size);
-                return start;
-            };
-            block = take(block_type::workspace_size(n));
-            block_out = take(n * out_shape::size);
+            line_carver<T> carve;
+            block = carve.take(block_type::workspace_size(n));
+            block_out = carve.take(n * out_shape::size);
             if constexpr (projects) {
-                shortcut = take(shortcut_type::workspace_size(n));
-                shortcut_out = take(n * out_shape::size);
-                dout_copy = take(n * out_shape::size);
+                shortcut = carve.take(shortcut_type::workspace_size(n));
+                shortcut_out = carve.take(n * out_shape::size);
+                dout_copy = carve.take(n * out_shape::size);
             } else {
-                shortcut = shortcut_out = dout_copy = at;
+                shortcut = shortcut_out = dout_copy = carve.at;
             }
-            block_din = take(n * In::size);
-            total = at;
+            block_din = carve.take(n * In::size);
+            total = carve.at;
         }
     };
     static std::size_t workspace_size(std::size_t n) { return layout(n).total; }

@@ -38,30 +38,27 @@ std::vector<float> random_images(std::size_t n) {
     return x;
 }
 
-// One training step as fit runs it without penalties or clipping: the
-// executor's forward/backward and the optimizer's step.
+// One training step as fit runs it: trainer::step (forward, loss, backward,
+// penalties, clipping, the optimizer and the NaN guard) on a fixed batch.
 template <class Net>
-void train_step(benchmark::State& state, const st::batch_augmenter<float>* augment = nullptr,
+void train_step(benchmark::State& state, st::train_settings<float> settings = {},
                 double flop_per_image = train_flop) {
     const auto batch = static_cast<std::size_t>(state.range(0));
     Net net{st::seed{1}};
-    st::executor<Net> exec(bench_threads());
-    const st::loss::sparse_categorical_crossentropy loss{.from_logits = true};
-    const st::optim::adam opt;
-    auto opt_state = opt.make_state<float>(net.parameters().size());
+    settings.thread_count = bench_threads();
+    st::trainer trainer(net, st::loss::sparse_categorical_crossentropy{.from_logits = true},
+                        st::optim::adam{}, std::move(settings));
     const auto x = random_images(batch);
     std::vector<float> y(batch);
     for (std::size_t i = 0; i < batch; ++i) y[i] = static_cast<float>(i % 10);
     std::uint64_t step = 0;
-    for (auto _ : state) {
-        exec.train_batch(net, x.data(), y.data(), batch, loss, ++step, augment);
-        opt.step(net.parameters(), exec.gradients(), opt_state);
-    }
+    for (auto _ : state)
+        if (!trainer.step(x.data(), y.data(), batch, ++step).ok()) state.SkipWithError("the step failed");
     const double images = static_cast<double>(state.iterations() * batch);
     state.counters["img/s"] = benchmark::Counter(images, benchmark::Counter::kIsRate);
     state.counters["GFLOP/s"] =
         benchmark::Counter(images * flop_per_image / 1e9, benchmark::Counter::kIsRate);
-    state.counters["threads"] = static_cast<double>(exec.thread_count());
+    state.counters["threads"] = static_cast<double>(trainer.exec().thread_count());
 }
 void BM_train_step(benchmark::State& state) { train_step<reference_net>(state); }
 
@@ -74,7 +71,7 @@ constexpr double resnet20_forward_flop =
            5 * 7 * 7 * 64 * 64 * 9.0 + 7 * 7 * 64 * 32.0 + 64 * 10.0);
 constexpr double resnet20_train_flop = 3 * resnet20_forward_flop - 2.0 * 28 * 28 * 16 * 9;
 void BM_train_step_resnet20(benchmark::State& state) {
-    train_step<st::models::resnet<20, st::input<28, 28, 1>, 10>>(state, nullptr, resnet20_train_flop);
+    train_step<st::models::resnet<20, st::input<28, 28, 1>, 10>>(state, {}, resnet20_train_flop);
 }
 BENCHMARK(BM_train_step_resnet20)->Arg(128)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_train_step)->Arg(32)->Arg(64)->Arg(256)->UseRealTime()->Unit(benchmark::kMillisecond);
@@ -85,11 +82,13 @@ BENCHMARK(BM_train_step_bn)->Arg(64)->UseRealTime()->Unit(benchmark::kMillisecon
 // 10%, horizontal flip) applied to each thread's slice, as fit does.
 void BM_train_step_bn_aug(benchmark::State& state) {
     const st::augment::pipeline pipeline{st::augment::random_shift{0.1}, st::augment::horizontal_flip{}};
-    const st::batch_augmenter<float> augment = [&](const float* in, float* out, std::size_t count,
-                                                   std::size_t first, std::uint64_t seed) {
-        pipeline.apply(in, out, count, {28, 28, 1}, seed, first);
+    st::train_settings<float> settings;
+    settings.augmentation = [pipeline](const float* in, float* out, std::size_t count,
+                                       st::augment::image_shape shape, std::uint64_t seed,
+                                       std::size_t first) {
+        pipeline.apply(in, out, count, shape, seed, first);
     };
-    train_step<bn_net>(state, &augment);
+    train_step<bn_net>(state, std::move(settings));
 }
 BENCHMARK(BM_train_step_bn_aug)->Arg(64)->UseRealTime()->Unit(benchmark::kMillisecond);
 // That pipeline alone on 64 images, one thread: in a step each thread

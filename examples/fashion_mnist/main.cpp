@@ -5,7 +5,7 @@
 //                        random shift of up to 10% and horizontal flips
 //   --variant vgg        a deeper plain network: conv32-conv32-pool and
 //                        conv64-conv64-pool, each conv followed by batch_norm,
-//                        dropout 0.25 after each block, dense 256, dropout 0.5
+//                        dropout 0.1 after each block, dense 256, dropout 0.3
 //   --variant vgg_aug    vgg with bn_aug's augmentation
 // Progress goes to the terminal; --json prints one JSON object as the last
 // line of stdout.
@@ -34,10 +34,10 @@ using bn_net = st::sequential<st::input<28, 28, 1>, st::conv2d<32, 3, st::relu>,
 
 using vgg_net =
     st::sequential<st::input<28, 28, 1>, st::conv2d<32, 3, st::relu, st::same>, st::batch_norm,
-                   st::conv2d<32, 3, st::relu, st::same>, st::batch_norm, st::max_pool<2>, st::dropout<0.25>,
+                   st::conv2d<32, 3, st::relu, st::same>, st::batch_norm, st::max_pool<2>, st::dropout<0.1>,
                    st::conv2d<64, 3, st::relu, st::same>, st::batch_norm,
-                   st::conv2d<64, 3, st::relu, st::same>, st::batch_norm, st::max_pool<2>, st::dropout<0.25>,
-                   st::flatten, st::dense<256, st::relu>, st::dropout<0.5>, st::dense<10>>;
+                   st::conv2d<64, 3, st::relu, st::same>, st::batch_norm, st::max_pool<2>, st::dropout<0.1>,
+                   st::flatten, st::dense<256, st::relu>, st::dropout<0.3>, st::dense<10>>;
 
 namespace {
 

@@ -46,4 +46,8 @@
 #include "optim/rmsprop.hpp"
 #include "optim/schedule.hpp"
 #include "optim/sgd.hpp"
+#include "data/source.hpp"
+#include "train/callbacks.hpp"
 #include "train/fit.hpp"
+#include "train/model_checkpoint.hpp"
+#include "train/trainer.hpp"

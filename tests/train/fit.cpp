@@ -216,7 +216,9 @@ TEST_CASE("fit reports data that does not fit the network") {
                          st::usage_error);
 }
 
-TEST_CASE("on_epoch_end can stop training; progress prints one line per epoch off a terminal") {
+TEST_CASE(
+    "on_epoch_end can stop training; progress prints one line per epoch off a terminal, then why it "
+    "stopped") {
     linear_net net;
     const auto d = linear_data(64);
     std::ostringstream log;
@@ -227,8 +229,11 @@ TEST_CASE("on_epoch_end can stop training; progress prints one line per epoch of
                 st::on_epoch_end{[&](const st::epoch_record& r) { return ++calls < 3 && r.epoch < 10; }});
     CHECK(h.epochs.size() == 3);
     CHECK(h.stop_reason == "stopped by on_epoch_end after epoch 3");
+    CHECK(h.cause == st::stop_cause::callback);
+    CHECK(h.stopped_epoch == 3);
     const std::string text = log.str();
-    CHECK(std::count(text.begin(), text.end(), '\n') == 3);
+    CHECK(std::count(text.begin(), text.end(), '\n') == 4);
+    CHECK(text.ends_with("\n" + h.stop_reason + "\n"));
     CHECK(text.find("Epoch 2/10") != std::string::npos);
     CHECK(text.find("val_loss") != std::string::npos);
     CHECK(text.find('\r') == std::string::npos);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -21,6 +22,16 @@ struct dataset {
     std::size_t size() const noexcept { return x.shape()[0]; }
     std::size_t sample_size() const noexcept { return x.shape()[1] * x.shape()[2] * x.shape()[3]; }
     std::size_t target_width() const noexcept { return y.shape()[1]; }
+
+    // Copies the samples at indices, in that order, into x_out and y_out
+    // (indices.size() rows each): what training reads a batch with.
+    void gather(std::span<const std::size_t> indices, T* x_out, T* y_out) const {
+        const std::size_t in = sample_size(), tw = target_width();
+        for (std::size_t k = 0; k < indices.size(); ++k) {
+            std::copy_n(x.data() + indices[k] * in, in, x_out + k * in);
+            std::copy_n(y.data() + indices[k] * tw, tw, y_out + k * tw);
+        }
+    }
 };
 
 // The first n samples, copied.

@@ -39,10 +39,20 @@ struct epoch_record {
     }
 };
 
+// Why training ended before its last epoch.
+enum class stop_cause {
+    none,      // every requested epoch ran
+    callback,  // a callback asked (early_stopping, on_epoch_end, ...)
+    bad_step,  // a loss, gradient or weight turned NaN or infinite, or the learning rate was invalid
+};
+
 struct history {
     std::vector<epoch_record> epochs;
     // Empty when every requested epoch ran; otherwise says why training stopped.
     std::string stop_reason;
+    stop_cause cause = stop_cause::none;
+    std::size_t stopped_epoch = 0;  // the epoch in or after which training stopped early; 0 if none
+    std::size_t best_epoch = 0;     // the best epoch by early_stopping's monitor; 0 without one
 
     bool stopped_early() const noexcept { return !stop_reason.empty(); }
     double train_seconds() const noexcept {

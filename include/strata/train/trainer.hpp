@@ -1,0 +1,304 @@
+// The training loop in two parts: trainer::step does one optimizer step on a
+// batch (forward, loss, backward, weight penalties, clipping, the optimizer
+// and the guard against NaN/Inf), and trainer::run is the epoch loop that
+// reads batches from a data source in a sampler's order, validates, and
+// calls the callbacks. fit only sorts its options into these.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <utility>
+
+#include "../augment/transform.hpp"
+#include "../core/aligned_buffer.hpp"
+#include "../core/error.hpp"
+#include "../core/metric.hpp"
+#include "../core/random.hpp"
+#include "../core/simd.hpp"
+#include "../data/dataset.hpp"
+#include "../data/source.hpp"
+#include "../optim/clip.hpp"
+#include "../optim/schedule.hpp"
+#include "callbacks.hpp"
+#include "executor.hpp"
+#include "history.hpp"
+#include "penalties.hpp"
+
+namespace strata {
+
+// What a trainer needs besides the network, loss and optimizer.
+template <class T>
+struct train_settings {
+    threads thread_count{};
+    std::uint64_t seed_value = 0;                // dropout masks and augmentation; shuffling is the sampler's
+    detail::tensor_penalty<T> global_penalty{};  // on every kernel
+    std::function<double(const schedule_point&)> learning_rate_at{};
+    std::function<void(const epoch_record&)> schedule_observe{};
+    std::optional<metric> schedule_monitor{};
+    std::function<void(const T*, T*, std::size_t, augment::image_shape, std::uint64_t, std::size_t)>
+        augmentation{};
+};
+
+// The outcome of one step. On failure the weights and running statistics are
+// those from before the step, and failure/advice say what happened.
+struct step_result {
+    double loss_sum = 0;      // per-sample losses plus the penalty, summed over the batch
+    double accuracy_sum = 0;  // per-sample accuracies, summed
+    std::string failure, advice;
+
+    bool ok() const noexcept { return failure.empty(); }
+};
+
+// Loss and accuracy over a data set with an existing executor, in batches.
+struct evaluation {
+    double loss = not_measured;
+    double accuracy = not_measured;
+    std::size_t samples = 0;
+};
+
+template <class Net, class T, class Loss>
+evaluation evaluate_with(executor<Net>& exec, const Net& net, const data::dataset<T>& d, const Loss& loss,
+                         std::size_t batch) {
+    constexpr std::size_t in = Net::in_shape::size;
+    const std::size_t tw = loss.target_width(Net::out_shape::size);
+    double loss_sum = 0, accuracy_sum = 0;
+    for (std::size_t first = 0; first < d.size(); first += batch) {
+        const std::size_t n = std::min(batch, d.size() - first);
+        const auto s = exec.evaluate_batch(net, d.x.data() + first * in, d.y.data() + first * tw, n, loss);
+        loss_sum += s.loss_sum;
+        accuracy_sum += s.accuracy_sum;
+    }
+    const double count = static_cast<double>(d.size());
+    return {loss_sum / count, Loss::has_accuracy ? accuracy_sum / count : not_measured, d.size()};
+}
+
+template <class Net, class Loss, class Optimizer>
+class trainer {
+public:
+    using T = typename Net::scalar_type;
+    static constexpr std::size_t inputs = Net::in_shape::size;
+    static constexpr std::size_t outputs = Net::out_shape::size;
+
+    trainer(Net& net, const Loss& loss, const Optimizer& opt, train_settings<T> settings = {})
+        : net_(net),
+          loss_(loss),
+          live_(opt),
+          optimizer_state_(live_.template make_state<T>(net.parameters().size())),
+          settings_(std::move(settings)),
+          exec_(settings_.thread_count),
+          last_good_(net.parameters().size()),
+          last_good_state_(net.state().size()),
+          base_learning_rate_(static_cast<double>(opt.lr)) {
+        if (settings_.augmentation) {
+            using in_shape = typename Net::in_shape;
+            if constexpr (is_image_shape<in_shape>) {
+                const augment::image_shape shape{height_of<in_shape>, width_of<in_shape>,
+                                                 channels_of<in_shape>};
+                augmenter_ = [this, shape](const T* in, T* out, std::size_t count, std::size_t first,
+                                           std::uint64_t seed) {
+                    settings_.augmentation(in, out, count, shape, seed, first);
+                };
+            } else {
+                throw usage_error(
+                    "fit: an augment::pipeline needs image input (height, width, channels); the network "
+                    "takes " +
+                    in_shape::to_string());
+            }
+        }
+    }
+    trainer(const trainer&) = delete;  // augmenter_ points at this trainer
+    trainer& operator=(const trainer&) = delete;
+
+    // One optimizer step on count samples at x (count x inputs) with targets
+    // y; key seeds the step's dropout masks and augmentation.
+    step_result step(const T* x, const T* y, std::size_t count, std::uint64_t key) {
+        step_result r;
+        // A negative rate climbs the loss and a NaN one poisons every weight, silently.
+        if (const double lr = static_cast<double>(live_.lr); !(std::isfinite(lr) && lr >= 0)) {
+            std::ostringstream value;
+            value << lr;
+            r.failure = "the learning rate is " + value.str() + " at step " + std::to_string(steps_);
+            r.advice = settings_.learning_rate_at ? "The schedule must give a finite rate >= 0."
+                                                  : "The optimizer's lr must be finite and >= 0.";
+            return r;
+        }
+        // The forward pass updates moving statistics and the step the weights;
+        // keep both to go back to if either turns non-finite.
+        std::copy(net_.parameters().begin(), net_.parameters().end(), last_good_.data());
+        std::copy(net_.state().begin(), net_.state().end(), last_good_state_.data());
+        const auto stats =
+            exec_.train_batch(net_, x, y, count, loss_, key, augmenter_ ? &augmenter_ : nullptr);
+        const double penalty =
+            detail::apply_weight_penalties(net_, exec_.writable_gradients(), settings_.global_penalty);
+        if (!stats.finite || !std::isfinite(penalty)) {
+            restore_last_good();
+            const double batch_loss = stats.loss_sum / static_cast<double>(count) + penalty;
+            r.failure = std::isfinite(batch_loss) ? "a gradient is NaN or infinite"
+                                                  : "the loss is " + std::to_string(batch_loss);
+            r.advice = "Lower the learning rate or check the data for NaN/Inf.";
+            return r;
+        }
+        if constexpr (requires { live_.clip; }) optim::clip_gradients(live_.clip, exec_.writable_gradients());
+        live_.step(net_.parameters(), exec_.gradients(), optimizer_state_);
+        ++steps_;
+        // A finite gradient can still overflow a weight.
+        if (!simd::all_finite(net_.parameters().data(), net_.parameters().size())) {
+            restore_last_good();
+            r.failure = "the update made a weight NaN or infinite";
+            r.advice = "Lower the learning rate.";
+            return r;
+        }
+        r.loss_sum = stats.loss_sum + penalty * static_cast<double>(count);
+        r.accuracy_sum = stats.accuracy_sum;
+        return r;
+    }
+
+    // The epoch loop: epochs over train in the sampler's order, batches of
+    // batch samples, validation after each epoch, callbacks in the given order.
+    template <class Source, data::sampler Sampler, class... Callbacks>
+    history run(const Source& train, Sampler& sampler, std::size_t epochs, std::size_t batch,
+                const data::dataset<T>* validation, Callbacks&... callbacks) {
+        static_assert(data::source<Source, T>,
+                      "trainer::run: the training data must be a data source: size(), sample_size(), "
+                      "target_width() and gather(indices, x, y)");
+        static_assert((callback_for<Callbacks, training_state<Net>> && ...),
+                      "trainer::run: each callback needs at least one of on_train_begin, on_epoch_begin, "
+                      "on_batch_end, on_epoch_end, on_train_end taking the training state");
+        const std::size_t n = train.size(), tw = loss_.target_width(outputs);
+        if (n == 0) throw usage_error("fit: the data set is empty");
+        if (batch == 0) throw usage_error("fit: batch_size must be at least 1");
+        if (train.sample_size() != inputs || train.target_width() != tw)
+            throw usage_error("fit: the data source gives samples of " + std::to_string(train.sample_size()) +
+                              " values and " + std::to_string(train.target_width()) +
+                              " target value(s); the network takes " + std::to_string(inputs) +
+                              " and the loss expects " + std::to_string(tw));
+        batch = std::min(batch, n);
+        const std::size_t batches = (n + batch - 1) / batch;
+        xb_.resize(batch * inputs);
+        yb_.resize(batch * tw);
+
+        history h;
+        training_state<Net> state(net_);
+        state.epochs_ = epochs;
+        state.batches_ = batches;
+        state.history_ = &h;
+        state.has_validation_ = validation != nullptr;
+        state.measures_accuracy_ = Loss::has_accuracy;
+        state.base_learning_rate_ = base_learning_rate_;
+        auto each = [&]([[maybe_unused]] auto hook) { (hook(callbacks), ...); };
+        each([&](auto& c) {
+            if constexpr (requires { c.on_train_begin(state); }) c.on_train_begin(state);
+        });
+        auto finish_stop = [&](stop_cause cause, std::size_t epoch) {
+            h.stop_reason = state.stop_reason_;
+            h.cause = cause;
+            h.stopped_epoch = epoch;
+        };
+        for (std::size_t epoch = 1; epoch <= epochs && !state.stop_requested(); ++epoch) {
+            const std::span<const std::size_t> order = sampler.next_epoch();
+            if (order.size() != n)
+                throw usage_error("fit: the sampler gave " + std::to_string(order.size()) + " indices for " +
+                                  std::to_string(n) + " samples");
+            state.epoch_ = epoch;
+            state.batch_ = 0;
+            state.logs_ = epoch_record{};
+            state.logs_.epoch = epoch;
+            state.epoch_start_ = std::chrono::steady_clock::now();
+            each([&](auto& c) {
+                if constexpr (requires { c.on_epoch_begin(state); }) c.on_epoch_begin(state);
+            });
+            double loss_sum = 0, accuracy_sum = 0;
+            std::size_t seen = 0;
+            for (std::size_t b = 0; b < batches; ++b) {
+                const std::size_t first = b * batch, count = std::min(batch, n - first);
+                if (settings_.learning_rate_at)
+                    live_.lr = settings_.learning_rate_at({steps_, epoch - 1, state.base_learning_rate_});
+                else
+                    live_.lr = static_cast<decltype(live_.lr)>(state.base_learning_rate_);
+                train.gather(order.subspan(first, count), xb_.data(), yb_.data());
+                const step_result r =
+                    step(xb_.data(), yb_.data(), count, mix_keys(settings_.seed_value, epoch, b));
+                if (!r.ok()) {
+                    state.stop_reason_.clear();  // the failure outranks a pending request
+                    state.stop("training stopped at epoch " + std::to_string(epoch) + ", batch " +
+                               std::to_string(b + 1) + ": " + r.failure +
+                               "; the weights are those from before this batch. " + r.advice);
+                    finish_stop(stop_cause::bad_step, epoch);
+                    break;
+                }
+                loss_sum += r.loss_sum;
+                accuracy_sum += r.accuracy_sum;
+                seen += count;
+                state.batch_ = b + 1;
+                state.step_ = steps_;
+                state.logs_.loss = loss_sum / static_cast<double>(seen);
+                state.logs_.accuracy =
+                    Loss::has_accuracy ? accuracy_sum / static_cast<double>(seen) : not_measured;
+                each([&](auto& c) {
+                    if constexpr (requires { c.on_batch_end(state); }) c.on_batch_end(state);
+                });
+                if (state.stop_requested()) break;
+            }
+            if (h.cause == stop_cause::bad_step) break;
+            epoch_record& rec = state.logs_;
+            rec.seconds = state.epoch_seconds();
+            rec.images_per_second = static_cast<double>(seen) / rec.seconds;
+            rec.learning_rate = static_cast<double>(live_.lr);
+            if (validation) {
+                const auto v =
+                    evaluate_with(exec_, net_, *validation, loss_, std::max<std::size_t>(batch, 256));
+                rec.val_loss =
+                    v.loss + detail::apply_weight_penalties(net_, std::span<T>(), settings_.global_penalty);
+                rec.val_accuracy = v.accuracy;
+            }
+            if (settings_.schedule_observe) settings_.schedule_observe(rec);
+            h.epochs.push_back(rec);
+            each([&](auto& c) {
+                if constexpr (requires { c.on_epoch_end(state); }) c.on_epoch_end(state);
+            });
+            if (state.stop_requested()) finish_stop(stop_cause::callback, epoch);
+        }
+        base_learning_rate_ = state.base_learning_rate_;
+        each([&](auto& c) {
+            if constexpr (requires { c.on_train_end(state); }) c.on_train_end(state);
+        });
+        return h;
+    }
+
+    Net& network() noexcept { return net_; }
+    executor<Net>& exec() noexcept { return exec_; }
+    const Loss& loss() const noexcept { return loss_; }
+    std::size_t steps_done() const noexcept { return steps_; }
+    double learning_rate() const noexcept { return static_cast<double>(live_.lr); }
+    void set_learning_rate(double lr) {
+        base_learning_rate_ = lr;
+        live_.lr = static_cast<decltype(live_.lr)>(lr);
+    }
+
+private:
+    void restore_last_good() {
+        std::copy_n(last_good_.data(), last_good_.size(), net_.parameters().data());
+        std::copy_n(last_good_state_.data(), last_good_state_.size(), net_.state().data());
+    }
+
+    Net& net_;
+    Loss loss_;
+    Optimizer live_;  // a schedule sets its lr step by step
+    decltype(std::declval<Optimizer&>().template make_state<T>(std::size_t{})) optimizer_state_;
+    train_settings<T> settings_;
+    executor<Net> exec_;
+    batch_augmenter<T> augmenter_;
+    aligned_buffer<T> last_good_, last_good_state_, xb_, yb_;
+    std::size_t steps_ = 0;
+    double base_learning_rate_;
+};
+
+}  // namespace strata

@@ -11,7 +11,8 @@ packages=(
   libxtensor-dev libxsimd-dev xtl-dev zlib1g-dev
   doctest-dev libbenchmark-dev libopenblas-dev
   dataset-fashion-mnist libstb-dev
-  python3-torch python3-numpy
+  libcli11-dev nlohmann-json3-dev
+  python3-torch python3-numpy python3-sklearn
 )
 packages+=("$@")  # extra packages a caller needs (CI: a second compiler)
 

@@ -5,11 +5,11 @@
 //                        [--rotation DEG] [--shift FRACTION] [--zoom RANGE] [--shear DEG]
 //                        [--flip P] [--fill nearest|constant|reflect|wrap] [--data DIR] [--json]
 #include <algorithm>
-#include <charconv>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +17,8 @@
 #include <stb_image_write.h>
 #include <unistd.h>
 #include <strata/strata.hpp>
+
+#include "../common/example_cli.hpp"
 
 namespace st = strata;
 namespace aug = st::augment;
@@ -32,74 +34,47 @@ struct options {
     bool json = false;
 };
 
-[[noreturn]] void usage(const std::string& problem) {
-    std::cerr
-        << "augment_preview: " << problem << "\n"
-        << "usage: augment_preview [--output FILE] [--samples N] [--columns N] [--seed N]\n"
-        << "                       [--rotation DEG] [--shift FRACTION] [--zoom RANGE] [--shear DEG]\n"
-        << "                       [--flip P] [--fill nearest|constant|reflect|wrap] [--data DIR] [--json]\n"
-        << "  defaults: augment_preview.png, 8 samples x 8 columns (the first is the original),\n"
-        << "  seed 1, rotation 15, shift 0.1, zoom 0.1, shear 10, flip 0.5, fill nearest\n";
-    std::exit(2);
-}
-
-template <class N>
-N parse(std::string_view flag, std::string_view text) {
-    N v{};
-    const auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (err != std::errc{} || end != text.data() + text.size())
-        usage(std::string(flag) + " expects a number, got '" + std::string(text) + "'");
-    return v;
-}
-
 options parse_options(int argc, char** argv) {
     options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        auto value = [&]() -> std::string_view {
-            if (i + 1 >= argc) usage(std::string(a) + " needs a value");
-            return argv[++i];
-        };
-        if (a == "--output")
-            o.output = value();
-        else if (a == "--data")
-            o.data_dir = value();
-        else if (a == "--samples")
-            o.samples = parse<std::size_t>(a, value());
-        else if (a == "--columns")
-            o.columns = parse<std::size_t>(a, value());
-        else if (a == "--seed")
-            o.seed = parse<std::uint64_t>(a, value());
-        else if (a == "--rotation")
-            o.rotation = parse<double>(a, value());
-        else if (a == "--shift")
-            o.shift = parse<double>(a, value());
-        else if (a == "--zoom")
-            o.zoom = parse<double>(a, value());
-        else if (a == "--shear")
-            o.shear = parse<double>(a, value());
-        else if (a == "--flip")
-            o.flip = parse<double>(a, value());
-        else if (a == "--fill") {
-            const auto f = value();
-            if (f == "nearest")
-                o.fill = aug::fill_mode::nearest;
-            else if (f == "constant")
-                o.fill = aug::fill_mode::constant;
-            else if (f == "reflect")
-                o.fill = aug::fill_mode::reflect;
-            else if (f == "wrap")
-                o.fill = aug::fill_mode::wrap;
-            else
-                usage("--fill expects nearest, constant, reflect or wrap, got '" + std::string(f) + "'");
-        } else if (a == "--json")
-            o.json = true;
-        else if (a == "--help" || a == "-h")
-            usage("previews image augmentation");
-        else
-            usage("unknown option '" + std::string(a) + "'");
-    }
-    if (o.samples == 0 || o.columns < 2) usage("--samples must be at least 1 and --columns at least 2");
+    CLI::App app{
+        "Writes a grid of augmented Fashion-MNIST images: each row one image, the first column the "
+        "original.",
+        "augment_preview"};
+    app.add_option("--output", o.output, "PNG file to write")->capture_default_str();
+    app.add_option("--samples", o.samples, "rows (images)")
+        ->check(example::positive_whole)
+        ->capture_default_str();
+    app.add_option("--columns", o.columns, "columns, the original included")
+        ->check(CLI::Range(std::size_t{2}, std::size_t{1000}))
+        ->capture_default_str();
+    app.add_option("--seed", o.seed, "seed of the random transforms")->capture_default_str();
+    app.add_option("--rotation", o.rotation, "largest rotation in degrees")
+        ->check(example::real_above(0, false))
+        ->capture_default_str();
+    app.add_option("--shift", o.shift, "largest shift as a fraction of the size")
+        ->check(example::real_above(0, false))
+        ->capture_default_str();
+    app.add_option("--zoom", o.zoom, "zoom range")
+        ->check(example::real_above(0, false))
+        ->capture_default_str();
+    app.add_option("--shear", o.shear, "largest shear in degrees")
+        ->check(example::real_above(0, false))
+        ->capture_default_str();
+    app.add_option("--flip", o.flip, "probability of a horizontal flip")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
+    const std::map<std::string, aug::fill_mode> fills{{"nearest", aug::fill_mode::nearest},
+                                                      {"constant", aug::fill_mode::constant},
+                                                      {"reflect", aug::fill_mode::reflect},
+                                                      {"wrap", aug::fill_mode::wrap}};
+    std::string fill = "nearest";
+    app.add_option("--fill", fill, "how pixels outside the image are filled")
+        ->check(CLI::IsMember({"nearest", "constant", "reflect", "wrap"}))
+        ->capture_default_str();
+    app.add_option("--data", o.data_dir, "directory with the Fashion-MNIST IDX files");
+    app.add_flag("--json", o.json, "print one JSON object with the results as the last line of stdout");
+    example::parse_or_exit(app, argc, argv);
+    o.fill = fills.at(fill);
     return o;
 }
 

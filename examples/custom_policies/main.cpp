@@ -18,6 +18,8 @@
 
 #include <strata/strata.hpp>
 
+#include "../common/example_cli.hpp"
+
 namespace st = strata;
 
 // m = beta m + (1 - beta) g;  p -= lr sign(m)
@@ -82,39 +84,17 @@ int main(int argc, char** argv) {
     std::size_t epochs = 2, limit = 10000;
     std::string data_dir;
     bool json = false;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        auto value = [&] {
-            if (i + 1 >= argc) {
-                std::cerr << "custom_policies: " << a << " needs a value\n";
-                std::exit(2);
-            }
-            return std::string(argv[++i]);
-        };
-        auto number = [&] {
-            const std::string v = value();
-            char* end = nullptr;
-            const unsigned long n = std::strtoul(v.c_str(), &end, 10);
-            if (v.empty() || *end || n == 0) {
-                std::cerr << "custom_policies: " << a << " expects a positive whole number, got '" << v
-                          << "'\n";
-                std::exit(2);
-            }
-            return static_cast<std::size_t>(n);
-        };
-        if (a == "--epochs")
-            epochs = number();
-        else if (a == "--limit")
-            limit = number();
-        else if (a == "--data")
-            data_dir = value();
-        else if (a == "--json")
-            json = true;
-        else {
-            std::cerr << "usage: custom_policies [--epochs N] [--limit N] [--data DIR] [--json]\n";
-            return a == "--help" || a == "-h" ? 0 : 2;
-        }
-    }
+    CLI::App app{"Trains with an optimizer and a regularizer written outside the library.",
+                 "custom_policies"};
+    app.add_option("--epochs", epochs, "training epochs")
+        ->check(example::positive_whole)
+        ->capture_default_str();
+    app.add_option("--limit", limit, "train on the first N training images")
+        ->check(example::positive_whole)
+        ->capture_default_str();
+    app.add_option("--data", data_dir, "directory with the Fashion-MNIST IDX files");
+    app.add_flag("--json", json, "print one JSON object with the results as the last line of stdout");
+    example::parse_or_exit(app, argc, argv);
     std::ostream& human = json ? std::cerr : std::cout;
     try {
         auto data = st::data::fashion_mnist(data_dir);
@@ -139,7 +119,7 @@ int main(int argc, char** argv) {
               << ", \"stopped_early\": " << (history.stopped_early() ? "true" : "false") << "}";
             std::cout << j.str() << std::endl;
         }
-        return history.stopped_early() ? 1 : 0;
+        return example::exit_code(history);
     } catch (const std::exception& e) {
         std::cerr << "custom_policies: " << e.what() << "\n";
         return 1;

@@ -41,78 +41,27 @@ using vgg_net =
 
 namespace {
 
-struct options {
-    std::size_t epochs = 10, batch = 64, limit = 0, threads = 0;
-    std::uint64_t seed = 42;
-    std::string data_dir, variant = "reference", schedule;  // schedule: empty = the variant's
-    bool json = false;
+struct options : example::training_flags {
+    std::string variant = "reference", schedule;  // schedule: empty = the variant's
 };
-
-[[noreturn]] void usage(const std::string& problem) {
-    std::cerr
-        << "fashion_mnist: " << problem << "\n"
-        << "usage: fashion_mnist [--variant reference|bn|bn_aug|vgg|vgg_aug] [--epochs N] [--batch N]\n"
-        << "                     [--limit N] [--lr-schedule constant|cosine]\n"
-        << "                     [--threads N] [--seed N] [--data DIR] [--json]\n"
-        << "  --variant V  reference (default); bn: batch_norm after each convolution; bn_aug: bn\n"
-        << "               trained with random shifts (10%) and horizontal flips; vgg: two blocks of two\n"
-        << "               convolutions with batch_norm and dropout, dense 256; vgg_aug: vgg augmented\n"
-        << "  --lr-schedule S  constant (reference's default) or cosine (the bn variants'): Adam's\n"
-        << "               rate 1e-3 decays to 0 over the run along a cosine\n"
-        << "  --epochs N   training epochs (default 10)\n"
-        << "  --batch N    mini-batch size (default 64)\n"
-        << "  --limit N    train on the first N training images only (default: all 60000)\n"
-        << "  --threads N  worker threads (default: one per core)\n"
-        << "  --seed N     seed for weights, shuffling and dropout (default 42)\n"
-        << "  --data DIR   directory with the Fashion-MNIST IDX files (default: $STRATA_DATA,\n"
-        << "               then /usr/share/datasets/fashion-mnist)\n"
-        << "  --json       print one JSON object with the results as the last line\n";
-    std::exit(2);
-}
-
-std::uint64_t parse_number(std::string_view flag, const char* text, bool allow_zero) {
-    std::uint64_t v = 0;
-    std::string problem;
-    if (!example::parse_number(flag, text, allow_zero, v, problem)) usage(problem);
-    return v;
-}
 
 options parse(int argc, char** argv) {
     options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        auto value = [&]() -> const char* {
-            if (i + 1 >= argc) usage(std::string(a) + " needs a value");
-            return argv[++i];
-        };
-        if (a == "--epochs")
-            o.epochs = parse_number(a, value(), false);
-        else if (a == "--batch")
-            o.batch = parse_number(a, value(), false);
-        else if (a == "--limit")
-            o.limit = parse_number(a, value(), false);
-        else if (a == "--threads")
-            o.threads = parse_number(a, value(), false);
-        else if (a == "--seed")
-            o.seed = parse_number(a, value(), true);
-        else if (a == "--data")
-            o.data_dir = value();
-        else if (a == "--variant") {
-            o.variant = value();
-            if (o.variant != "reference" && o.variant != "bn" && o.variant != "bn_aug" &&
-                o.variant != "vgg" && o.variant != "vgg_aug")
-                usage("--variant expects reference, bn, bn_aug, vgg or vgg_aug, got '" + o.variant + "'");
-        } else if (a == "--lr-schedule") {
-            o.schedule = value();
-            if (o.schedule != "constant" && o.schedule != "cosine")
-                usage("--lr-schedule expects constant or cosine, got '" + o.schedule + "'");
-        } else if (a == "--json")
-            o.json = true;
-        else if (a == "--help" || a == "-h")
-            usage("trains a CNN on Fashion-MNIST");
-        else
-            usage("unknown option '" + std::string(a) + "'");
-    }
+    CLI::App app{"Trains a CNN on Fashion-MNIST with Adam (lr 1e-3) and reports its test accuracy.",
+                 "fashion_mnist"};
+    app.add_option(
+           "--variant", o.variant,
+           "reference: conv32-pool-conv64-pool-dense128-dropout-dense10; bn: batch_norm after each "
+           "convolution; bn_aug: bn trained with random shifts (10%) and horizontal flips; vgg: two "
+           "blocks of two convolutions with batch_norm and dropout, dense 256; vgg_aug: vgg augmented")
+        ->check(CLI::IsMember({"reference", "bn", "bn_aug", "vgg", "vgg_aug"}))
+        ->capture_default_str();
+    app.add_option("--lr-schedule", o.schedule,
+                   "constant (reference's default) or cosine (the other variants'): the rate decays to 0 "
+                   "over the run along a cosine")
+        ->check(CLI::IsMember({"constant", "cosine"}));
+    example::add_training_flags(app, o);
+    example::parse_or_exit(app, argc, argv);
     return o;
 }
 
@@ -130,7 +79,8 @@ int train(const options& opt, std::ostream& human) {
         auto run_fit = [&](const auto&... extra) {
             return st::fit(net, data.train, loss, st::optim::adam{.lr = 1e-3}, st::epochs{opt.epochs},
                            st::batch_size{opt.batch}, st::seed{opt.seed}, st::threads{opt.threads},
-                           st::validation{data.test}, st::progress{human}, extra...);
+                           st::validation{data.test}, st::progress{human}, example::early_stopping_from(opt),
+                           example::checkpoint_from(opt), extra...);
         };
         const std::size_t steps = opt.epochs * ((data.train.size() + opt.batch - 1) / opt.batch);
         // A constant rate is a cosine decay to alpha = 1, so both share one fit.
@@ -163,7 +113,7 @@ int train(const options& opt, std::ostream& human) {
                                              .extra = {}};
             std::cout << example::json_line(r, history) << std::endl;
         }
-        return history.stopped_early() ? 1 : 0;
+        return example::exit_code(history);
     }
 }
 

@@ -19,12 +19,16 @@ namespace resnet_example {
 
 namespace st = strata;
 
-struct options {
-    std::size_t depth = 20, epochs = 30, batch = 128, limit = 0, threads = 0;
-    std::uint64_t seed = 42;
+struct options : example::training_flags {
+    std::size_t depth = 20;
     double lr = 0.1, weight_decay = 5e-4;
-    std::string data_dir, save_dir;
-    bool augment = true, json = false;
+    std::string save_dir;
+    bool augment = true;
+
+    options() {
+        epochs = 30;
+        batch = 128;
+    }
 };
 
 template <std::size_t Depth>
@@ -49,7 +53,8 @@ int train(const options& opt, std::ostream& human) {
     auto run_fit = [&](const auto&... extra) {
         return st::fit(net, data.train, loss, sgd, rate, st::epochs{opt.epochs}, st::batch_size{opt.batch},
                        st::seed{opt.seed}, st::threads{opt.threads}, st::validation{data.test},
-                       st::progress{human}, extra...);
+                       st::progress{human}, example::early_stopping_from(opt), example::checkpoint_from(opt),
+                       extra...);
     };
     namespace aug = st::augment;
     // Whole-pixel shifts into zeros are crops of the image padded by 4 pixels.
@@ -89,7 +94,7 @@ int train(const options& opt, std::ostream& human) {
                   ", \"parameters\": " + std::to_string(net_t::param_count + net_t::state_count);
         std::cout << example::json_line(r, history) << std::endl;
     }
-    return history.stopped_early() ? 1 : 0;
+    return example::exit_code(history);
 }
 
 extern template int train<8>(const options&, std::ostream&);

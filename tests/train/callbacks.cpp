@@ -1,6 +1,7 @@
 // The trainer and its callbacks: early stopping with Keras' semantics,
 // checkpoints, CSV logs, lambdas, learning-rate schedulers, and trainer::step
 // used directly.
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -359,4 +360,32 @@ TEST_CASE("trainer::step keeps the last good weights when a step fails") {
     t.set_learning_rate(-1);
     y[0] = 1;
     CHECK(t.step(x.data(), y.data(), 1, 1).failure == "the learning rate is -1 at step 0");
+}
+
+TEST_CASE("SIGINT during fit ends the epoch, runs the end hooks and reports the interruption") {
+    // fit only catches SIGINT where nobody else does; doctest has a handler of its own.
+    struct sigaction doctest_handler {};
+    ::sigaction(SIGINT, nullptr, &doctest_handler);
+    ::signal(SIGINT, SIG_DFL);
+    const overshoot problem;
+    auto net = problem.fresh();
+    bool ended = false;
+    const auto h = st::fit(net, problem.train, st::loss::mean_squared_error{}, st::optim::sgd{.lr = 0.02},
+                           st::epochs{5}, st::batch_size{8}, st::validation{problem.val},
+                           st::lambda_callback{.on_batch_end_fn =
+                                                   [](st::training_view& s) {
+                                                       if (s.epoch() == 2 && s.batch() == 3) ::raise(SIGINT);
+                                                   },
+                                               .on_train_end_fn = [&](st::training_view&) { ended = true; }});
+    CHECK(ended);
+    CHECK(h.cause == st::stop_cause::interrupted);
+    CHECK(h.stop_reason == "interrupted by SIGINT at epoch 2, batch 3 of 8");
+    REQUIRE(h.epochs.size() == 2);
+    CHECK(std::isfinite(h.epochs[1].val_loss));  // the partial epoch is validated and recorded
+    // The handler is gone afterwards: the default disposition is back.
+    struct sigaction now {};
+    ::sigaction(SIGINT, nullptr, &now);
+    const bool default_disposition = now.sa_handler == SIG_DFL;
+    CHECK(default_disposition);
+    ::sigaction(SIGINT, &doctest_handler, nullptr);
 }

@@ -138,6 +138,13 @@ inline std::string shortest(double v) {
     return std::string(text, end);
 }
 
+// Six significant digits, for people.
+inline std::string general(double v) {
+    std::ostringstream s;
+    s << std::setprecision(6) << v;
+    return s.str();
+}
+
 inline std::string format_metrics(const epoch_record& r) {
     std::ostringstream s;
     s << std::fixed << std::setprecision(4) << "loss: " << r.loss;
@@ -208,7 +215,7 @@ struct early_stopping {
             if (min_delta != 0) reason += " by more than " + detail::shortest(std::abs(min_delta));
             reason += " for " + std::to_string(tracked.wait) + " epoch" + (tracked.wait == 1 ? "" : "s");
             if (tracked.best_epoch > 0 && std::isfinite(tracked.best))
-                reason += " (best " + detail::shortest(tracked.best) + " at epoch " +
+                reason += " (best " + detail::general(tracked.best) + " at epoch " +
                           std::to_string(tracked.best_epoch) + ")";
             s.stop(std::move(reason));
         }

@@ -41,9 +41,10 @@ struct epoch_record {
 
 // Why training ended before its last epoch.
 enum class stop_cause {
-    none,      // every requested epoch ran
-    callback,  // a callback asked (early_stopping, on_epoch_end, ...)
-    bad_step,  // a loss, gradient or weight turned NaN or infinite, or the learning rate was invalid
+    none,         // every requested epoch ran
+    callback,     // a callback asked (early_stopping, on_epoch_end, ...)
+    bad_step,     // a loss, gradient or weight turned NaN or infinite, or the learning rate was invalid
+    interrupted,  // SIGINT (Ctrl-C) during fit
 };
 
 struct history {

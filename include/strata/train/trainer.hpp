@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
@@ -16,6 +17,8 @@
 #include <string>
 #include <tuple>
 #include <utility>
+
+#include <signal.h>
 
 #include "../augment/transform.hpp"
 #include "../core/aligned_buffer.hpp"
@@ -56,6 +59,48 @@ struct step_result {
 
     bool ok() const noexcept { return failure.empty(); }
 };
+
+namespace detail {
+
+inline std::atomic<int> sigint_count{0};  // lock-free, so the handler may touch it
+
+// The first SIGINT asks training to stop after the current step; a second
+// one exits at once, as if no handler were installed.
+inline void count_sigint(int) {
+    if (sigint_count.fetch_add(1) >= 1) {
+        ::signal(SIGINT, SIG_DFL);
+        ::raise(SIGINT);
+    }
+}
+
+// Catches SIGINT while training runs, only where nobody else handles it:
+// a program with its own handler keeps it, and an ignored SIGINT (nohup,
+// background jobs) stays ignored.
+class sigint_catcher {
+public:
+    sigint_catcher() {
+        if (::sigaction(SIGINT, nullptr, &previous_) != 0 || previous_.sa_handler != SIG_DFL) return;
+        sigint_count = 0;
+        struct sigaction mine {};
+        mine.sa_handler = count_sigint;
+        sigemptyset(&mine.sa_mask);
+        mine.sa_flags = SA_RESTART;
+        installed_ = ::sigaction(SIGINT, &mine, nullptr) == 0;
+    }
+    ~sigint_catcher() {
+        if (installed_) ::sigaction(SIGINT, &previous_, nullptr);
+    }
+    sigint_catcher(const sigint_catcher&) = delete;
+    sigint_catcher& operator=(const sigint_catcher&) = delete;
+
+    bool caught() const noexcept { return installed_ && sigint_count.load() > 0; }
+
+private:
+    struct sigaction previous_ {};
+    bool installed_ = false;
+};
+
+}  // namespace detail
 
 // Loss and accuracy over a data set with an existing executor, in batches.
 struct evaluation {
@@ -186,6 +231,7 @@ public:
         yb_.resize(batch * tw);
 
         history h;
+        const detail::sigint_catcher sigint;
         training_state<Net> state(net_);
         state.epochs_ = epochs;
         state.batches_ = batches;
@@ -197,6 +243,7 @@ public:
         each([&](auto& c) {
             if constexpr (requires { c.on_train_begin(state); }) c.on_train_begin(state);
         });
+        bool interrupted = false;
         auto finish_stop = [&](stop_cause cause, std::size_t epoch) {
             h.stop_reason = state.stop_reason_;
             h.cause = cause;
@@ -245,6 +292,11 @@ public:
                 each([&](auto& c) {
                     if constexpr (requires { c.on_batch_end(state); }) c.on_batch_end(state);
                 });
+                if (sigint.caught() && !state.stop_requested()) {
+                    state.stop("interrupted by SIGINT at epoch " + std::to_string(epoch) + ", batch " +
+                               std::to_string(b + 1) + " of " + std::to_string(batches));
+                    interrupted = true;
+                }
                 if (state.stop_requested()) break;
             }
             if (h.cause == stop_cause::bad_step) break;
@@ -264,7 +316,12 @@ public:
             each([&](auto& c) {
                 if constexpr (requires { c.on_epoch_end(state); }) c.on_epoch_end(state);
             });
-            if (state.stop_requested()) finish_stop(stop_cause::callback, epoch);
+            if (sigint.caught() && !state.stop_requested()) {  // during validation or the hooks
+                state.stop("interrupted by SIGINT after epoch " + std::to_string(epoch));
+                interrupted = true;
+            }
+            if (state.stop_requested())
+                finish_stop(interrupted ? stop_cause::interrupted : stop_cause::callback, epoch);
         }
         base_learning_rate_ = state.base_learning_rate_;
         each([&](auto& c) {

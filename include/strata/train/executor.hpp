@@ -54,9 +54,12 @@ public:
     // Forward + loss + backward on n samples in training mode; gradients()
     // then holds d(mean loss)/d(parameters).
     // With augment, each thread first rewrites its slice of x into a buffer of its own.
+    // With weights (one per sample), the loss is Keras' weighted mean,
+    // sum(w_i loss_i) / n, and loss_sum is sum(w_i loss_i).
     template <class Loss>
     batch_stats train_batch(const Net& net, const T* x, const T* y, std::size_t n, const Loss& loss,
-                            std::uint64_t step_seed, const batch_augmenter<T>* augment = nullptr) {
+                            std::uint64_t step_seed, const batch_augmenter<T>* augment = nullptr,
+                            const T* weights = nullptr) {
         const std::size_t tw = loss.target_width(outputs);
         const std::size_t slices = slice_count(n);
         const T grad_scale = T(1) / static_cast<T>(n);
@@ -79,8 +82,8 @@ public:
                     in = augmented_[i].data();
                 }
                 const T* out = net.forward(r, in, count, true, step_seed, first, mine);
-                partial_[i].loss_sum =
-                    loss.evaluate(out, y + first * tw, count, outputs, r.grad_a.data(), grad_scale);
+                partial_[i].loss_sum = weighted_loss(loss, out, y + first * tw, count, r.grad_a.data(),
+                                                     grad_scale, weights ? weights + first : nullptr);
                 partial_[i].accuracy_sum = loss.accuracy_sum(out, y + first * tw, count, outputs);
                 net.backward(r, in, count, step_seed, first, nullptr, mine);
             } catch (...) {
@@ -94,16 +97,18 @@ public:
         return stats;
     }
 
-    // Loss and accuracy sums of n samples in inference mode.
+    // Loss and accuracy sums of n samples in inference mode; with weights,
+    // loss_sum is sum(w_i loss_i).
     template <class Loss>
-    batch_stats evaluate_batch(const Net& net, const T* x, const T* y, std::size_t n, const Loss& loss) {
+    batch_stats evaluate_batch(const Net& net, const T* x, const T* y, std::size_t n, const Loss& loss,
+                               const T* weights = nullptr) {
         const std::size_t tw = loss.target_width(outputs);
         const std::size_t slices = slice_count(n);
         auto work = [&](std::size_t i) {
             const auto [first, count] = slice(i, slices, n);
             const T* out = net.forward(replicas_[i], x + first * inputs, count, false, 0, first);
-            partial_[i].loss_sum =
-                loss.evaluate(out, y + first * tw, count, outputs, static_cast<T*>(nullptr), T(1));
+            partial_[i].loss_sum = weighted_loss(loss, out, y + first * tw, count, static_cast<T*>(nullptr),
+                                                 T(1), weights ? weights + first : nullptr);
             partial_[i].accuracy_sum = loss.accuracy_sum(out, y + first * tw, count, outputs);
         };
         pool_.run(slices, std::cref(work));
@@ -131,6 +136,21 @@ public:
     std::span<T> writable_gradients() noexcept { return gradients_.span(); }
 
 private:
+    // The loss of count samples; with weights, sample by sample so any loss
+    // policy works unchanged: each sample's gradient is scaled by its weight.
+    template <class Loss>
+    static double weighted_loss(const Loss& loss, const T* out, const T* y, std::size_t count, T* grad,
+                                T grad_scale, const T* weights) {
+        if (!weights) return loss.evaluate(out, y, count, outputs, grad, grad_scale);
+        const std::size_t tw = loss.target_width(outputs);
+        double sum = 0;
+        for (std::size_t k = 0; k < count; ++k)
+            sum += static_cast<double>(weights[k]) * loss.evaluate(out + k * outputs, y + k * tw, 1, outputs,
+                                                                   grad ? grad + k * outputs : nullptr,
+                                                                   static_cast<T>(grad_scale * weights[k]));
+        return sum;
+    }
+
     // Threads get at least a few samples each: below that, waking one costs more than it saves.
     std::size_t slice_count(std::size_t n) const {
         constexpr std::size_t min_slice = 4;

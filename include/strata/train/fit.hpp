@@ -54,6 +54,8 @@ struct fit_config : train_settings<T> {
     void apply(seed s) { this->seed_value = s.value; }
     void apply(threads t) { this->thread_count = t; }
     void apply(const validation<T>& v) { validation_data = &v.data; }
+    void apply(const class_weights& w) { this->class_weight = w.weights; }
+    void apply(const sample_weights& w) { this->sample_weight = w.weights; }
     template <class R>
     void apply(const weight_penalty<R>& p) {
         static_assert(check_regularizer<R, T>());
@@ -112,6 +114,9 @@ constexpr bool each_setting_once() {
                   "with it)");
     static_assert(count(is_pipeline_v<Options>...) <= 1,
                   "fit: two augment::pipeline options; put every augmentation in one pipeline");
+    static_assert(count(std::is_same_v<Options, class_weights>...) <= 1, "fit: class_weights is given twice");
+    static_assert(count(std::is_same_v<Options, sample_weights>...) <= 1,
+                  "fit: sample_weights is given twice");
     static_assert(count(is_weight_penalty_v<Options>...) <= 1,
                   "fit: weight_penalty is given twice; combine the regularizers in one (e.g. l1_l2)");
     return true;
@@ -140,9 +145,37 @@ concept fit_option = requires(fit_config<typename Net::scalar_type>& c, const Op
     c.apply(o);
 }
 || std::is_same_v<Option, on_epoch_end> || callback_for<Option, training_state<Net>>;
-// evaluate and predict take only these; a schedule or a pipeline there would be ignored.
+// predict takes only these; a schedule or a pipeline there would be ignored.
 template <class Option>
 concept inference_option = std::is_same_v<Option, batch_size> || std::is_same_v<Option, threads>;
+// evaluate also weighs the loss.
+template <class Option>
+concept evaluate_option = inference_option<Option> || std::is_same_v<Option, class_weights> ||
+    std::is_same_v<Option, sample_weights>;
+
+// Weights must be finite and >= 0, one per class of the loss's targets or one per sample.
+template <class T>
+void check_weights(const fit_config<T>& cfg, std::size_t samples, std::size_t target_width,
+                   std::size_t outputs, const char* what) {
+    auto check = [&](const std::vector<double>& w, const char* name) {
+        for (std::size_t i = 0; i < w.size(); ++i)
+            if (!(std::isfinite(w[i]) && w[i] >= 0))
+                throw usage_error(std::string(what) + ": " + name + " weight " + std::to_string(i) + " is " +
+                                  std::to_string(w[i]) + "; weights must be finite and >= 0");
+    };
+    check(cfg.class_weight, "class_weights");
+    check(cfg.sample_weight, "sample_weights");
+    // Class indices (one output per class, or 0/1 for one sigmoid) or one-hot rows.
+    const std::size_t classes = target_width > 1 ? target_width : std::max<std::size_t>(outputs, 2);
+    if (!cfg.class_weight.empty() && cfg.class_weight.size() != classes)
+        throw usage_error(std::string(what) + ": class_weights has " +
+                          std::to_string(cfg.class_weight.size()) + " weights, but the targets have " +
+                          std::to_string(classes) + " classes");
+    if (!cfg.sample_weight.empty() && cfg.sample_weight.size() != samples)
+        throw usage_error(std::string(what) + ": sample_weights has " +
+                          std::to_string(cfg.sample_weight.size()) + " weights for " +
+                          std::to_string(samples) + " samples");
+}
 
 // Names the first sample with a NaN or infinite value. One pass over the
 // data per call, at memory speed (15 ms for Fashion-MNIST's 60,000 images);
@@ -191,14 +224,16 @@ evaluation evaluate(const basic_sequential<T, Input, Layers...>& net, const data
     static_assert(detail::check_loss_outputs<Loss, Net::out_shape::size>());
     detail::fit_config<T> cfg;
     cfg.batch = 256;
-    static_assert((detail::inference_option<Options> && ...),
-                  "evaluate: options are batch_size{n} and threads{n}");
+    static_assert(
+        (detail::evaluate_option<Options> && ...),
+        "evaluate: options are batch_size{n}, threads{n}, class_weights{...} and sample_weights{...}");
     (cfg.apply(options), ...);
     const std::size_t tw = loss.target_width(Net::out_shape::size);
     detail::check_data_fits<Net>(d, tw, "evaluate");
     loss.check_targets(d.y.data(), d.size(), Net::out_shape::size);
+    detail::check_weights(cfg, d.size(), tw, Net::out_shape::size, "evaluate");
     executor<Net> exec(cfg.thread_count);
-    evaluation e = evaluate_with(exec, net, d, loss, cfg.batch);
+    evaluation e = evaluate_with(exec, net, d, loss, cfg.batch, cfg.class_weight, cfg.sample_weight);
     e.loss += detail::apply_weight_penalties(net, std::span<T>(), {});  // the layers' own penalties
     return e;
 }
@@ -240,7 +275,8 @@ history fit_checked(basic_sequential<T, Input, Layers...>& net, const data::data
 
 // Trains net on train with mini-batches, in place. Options: epochs{n},
 // batch_size{n}, seed{s} (shuffling, dropout and augmentation), threads{n},
-// validation{data}, weight_penalty{regularizer} (on every kernel), a
+// validation{data}, class_weights{...} and sample_weights{...} (Keras'
+// weighted training loss), weight_penalty{regularizer} (on every kernel), a
 // learning-rate schedule, an augment::pipeline applied to every training
 // batch (never to validation), and any number of callbacks (progress{stream},
 // early_stopping{...}, csv_logger{...}, learning_rate_scheduler{...},
@@ -261,6 +297,7 @@ history fit(basic_sequential<T, Input, Layers...>& net, const data::dataset<T>& 
     static_assert(detail::check_optimizer<Optimizer, T>());
     static_assert((detail::fit_option<Net, Options> && ...),
                   "fit: options are epochs{n}, batch_size{n}, seed{s}, threads{n}, validation{data}, "
+                  "class_weights{...}, sample_weights{...}, "
                   "weight_penalty{regularizer}, a learning-rate schedule from strata::schedule, an "
                   "augment::pipeline, and callbacks: types with at least one of on_train_begin, "
                   "on_epoch_begin, on_batch_end, on_epoch_end or on_train_end taking the training state");
@@ -305,6 +342,7 @@ history fit_checked(basic_sequential<T, Input, Layers...>& net, const data::data
         detail::check_data_fits<Net>(*cfg.validation_data, tw, "fit (validation data)");
         loss.check_targets(cfg.validation_data->y.data(), cfg.validation_data->size(), out);
     }
+    detail::check_weights(cfg, train.size(), tw, out, "fit");
     const std::size_t epoch_count = cfg.epoch_count, batch = cfg.batch;
     const data::dataset<T>* validation_data = cfg.validation_data;
     const std::uint64_t shuffle_seed = cfg.seed_value;

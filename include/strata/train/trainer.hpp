@@ -13,10 +13,12 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <sstream>
 #include <string>
 #include <tuple>
 #include <utility>
+#include <vector>
 
 #include <signal.h>
 
@@ -48,6 +50,9 @@ struct train_settings {
     std::optional<metric> schedule_monitor{};
     std::function<void(const T*, T*, std::size_t, augment::image_shape, std::uint64_t, std::size_t)>
         augmentation{};
+    // Keras' class_weight (indexed by class) and sample_weight (by sample, in
+    // the training data's order); a sample's weight is the product of both.
+    std::vector<double> class_weight{}, sample_weight{};
 };
 
 // The outcome of one step. On failure the weights and running statistics are
@@ -102,6 +107,37 @@ private:
 
 }  // namespace detail
 
+namespace detail {
+
+// The class of a target row: the value itself for width 1 (class indices,
+// or 0/1 for one sigmoid output), the largest entry's position for one-hot rows.
+template <class T>
+std::size_t class_of(const T* y, std::size_t width) {
+    if (width == 1) return static_cast<std::size_t>(std::max(0.0, static_cast<double>(*y)));
+    return static_cast<std::size_t>(std::max_element(y, y + width) - y);
+}
+
+// Each sample's weight: its class's weight times its own (either may be absent).
+template <class T, class SampleIndex>
+void sample_weights_of(const T* y, std::size_t width, std::size_t count, std::span<const double> class_weight,
+                       std::span<const double> sample_weight, SampleIndex index_of, T* out) {
+    for (std::size_t k = 0; k < count; ++k) {
+        double w = 1;
+        if (!sample_weight.empty()) w *= sample_weight[index_of(k)];
+        if (!class_weight.empty()) {
+            const std::size_t c = class_of(y + k * width, width);
+            if (c >= class_weight.size())
+                throw usage_error("class_weights: sample " + std::to_string(index_of(k)) + " has class " +
+                                  std::to_string(c) + " but weights were given for " +
+                                  std::to_string(class_weight.size()) + " classes");
+            w *= class_weight[c];
+        }
+        out[k] = static_cast<T>(w);
+    }
+}
+
+}  // namespace detail
+
 // Loss and accuracy over a data set with an existing executor, in batches.
 struct evaluation {
     double loss = not_measured;
@@ -109,15 +145,24 @@ struct evaluation {
     std::size_t samples = 0;
 };
 
+// With weights, the loss is Keras' weighted mean sum(w_i loss_i) / N; the accuracy stays unweighted.
 template <class Net, class T, class Loss>
 evaluation evaluate_with(executor<Net>& exec, const Net& net, const data::dataset<T>& d, const Loss& loss,
-                         std::size_t batch) {
+                         std::size_t batch, std::span<const double> class_weight = {},
+                         std::span<const double> sample_weight = {}) {
     constexpr std::size_t in = Net::in_shape::size;
     const std::size_t tw = loss.target_width(Net::out_shape::size);
+    const bool weighted = !class_weight.empty() || !sample_weight.empty();
+    std::vector<T> weights(weighted ? std::min(batch, d.size()) : 0);
     double loss_sum = 0, accuracy_sum = 0;
     for (std::size_t first = 0; first < d.size(); first += batch) {
         const std::size_t n = std::min(batch, d.size() - first);
-        const auto s = exec.evaluate_batch(net, d.x.data() + first * in, d.y.data() + first * tw, n, loss);
+        if (weighted)
+            detail::sample_weights_of(
+                d.y.data() + first * tw, tw, n, class_weight, sample_weight,
+                [first](std::size_t k) { return first + k; }, weights.data());
+        const auto s = exec.evaluate_batch(net, d.x.data() + first * in, d.y.data() + first * tw, n, loss,
+                                           weighted ? weights.data() : nullptr);
         loss_sum += s.loss_sum;
         accuracy_sum += s.accuracy_sum;
     }
@@ -163,8 +208,10 @@ public:
     trainer& operator=(const trainer&) = delete;
 
     // One optimizer step on count samples at x (count x inputs) with targets
-    // y; key seeds the step's dropout masks and augmentation.
-    step_result step(const T* x, const T* y, std::size_t count, std::uint64_t key) {
+    // y; key seeds the step's dropout masks and augmentation. With weights
+    // (one per sample), the loss is Keras' weighted mean sum(w_i loss_i) / count.
+    step_result step(const T* x, const T* y, std::size_t count, std::uint64_t key,
+                     const T* weights = nullptr) {
         step_result r;
         // A negative rate climbs the loss and a NaN one poisons every weight, silently.
         if (const double lr = static_cast<double>(live_.lr); !(std::isfinite(lr) && lr >= 0)) {
@@ -180,7 +227,7 @@ public:
         std::copy(net_.parameters().begin(), net_.parameters().end(), last_good_.data());
         std::copy(net_.state().begin(), net_.state().end(), last_good_state_.data());
         const auto stats =
-            exec_.train_batch(net_, x, y, count, loss_, key, augmenter_ ? &augmenter_ : nullptr);
+            exec_.train_batch(net_, x, y, count, loss_, key, augmenter_ ? &augmenter_ : nullptr, weights);
         const double penalty =
             detail::apply_weight_penalties(net_, exec_.writable_gradients(), settings_.global_penalty);
         if (!stats.finite || !std::isfinite(penalty)) {
@@ -229,6 +276,11 @@ public:
         const std::size_t batches = (n + batch - 1) / batch;
         xb_.resize(batch * inputs);
         yb_.resize(batch * tw);
+        const bool weighted = !settings_.class_weight.empty() || !settings_.sample_weight.empty();
+        if (weighted) wb_.resize(batch);
+        if (!settings_.sample_weight.empty() && settings_.sample_weight.size() != n)
+            throw usage_error("fit: sample_weights has " + std::to_string(settings_.sample_weight.size()) +
+                              " weights for " + std::to_string(n) + " training samples");
 
         history h;
         const detail::sigint_catcher sigint;
@@ -271,8 +323,13 @@ public:
                 else
                     live_.lr = static_cast<decltype(live_.lr)>(state.base_learning_rate_);
                 train.gather(order.subspan(first, count), xb_.data(), yb_.data());
+                if (weighted)
+                    detail::sample_weights_of(
+                        yb_.data(), tw, count, settings_.class_weight, settings_.sample_weight,
+                        [&](std::size_t k) { return order[first + k]; }, wb_.data());
                 const step_result r =
-                    step(xb_.data(), yb_.data(), count, mix_keys(settings_.seed_value, epoch, b));
+                    step(xb_.data(), yb_.data(), count, mix_keys(settings_.seed_value, epoch, b),
+                         weighted ? wb_.data() : nullptr);
                 if (!r.ok()) {
                     state.stop_reason_.clear();  // the failure outranks a pending request
                     state.stop("training stopped at epoch " + std::to_string(epoch) + ", batch " +
@@ -353,7 +410,7 @@ private:
     train_settings<T> settings_;
     executor<Net> exec_;
     batch_augmenter<T> augmenter_;
-    aligned_buffer<T> last_good_, last_good_state_, xb_, yb_;
+    aligned_buffer<T> last_good_, last_good_state_, xb_, yb_, wb_;
     std::size_t steps_ = 0;
     double base_learning_rate_;
 };

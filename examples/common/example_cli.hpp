@@ -11,8 +11,10 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
+#include <strata/metrics/metrics.hpp>
 #include <strata/train/callbacks.hpp>
 #include <strata/train/history.hpp>
 #include <strata/train/model_checkpoint.hpp>
@@ -165,6 +167,36 @@ inline const char* cause_name(strata::stop_cause c) {
         default:
             return "completed";
     }
+}
+
+// ", \"per_class\": [...], \"macro_avg\": {...}, \"weighted_avg\": {...}, \"confusion_matrix\": [[...]]"
+inline std::string json_class_metrics(const strata::metrics::confusion_matrix& m,
+                                      const std::vector<std::string>& names) {
+    std::ostringstream j;
+    j << std::setprecision(6);
+    auto scores = [&](double p, double r, double f) {
+        j << "\"precision\": " << json_number(p) << ", \"recall\": " << json_number(r)
+          << ", \"f1\": " << json_number(f);
+    };
+    j << ", \"per_class\": [";
+    for (std::size_t c = 0; c < m.classes(); ++c) {
+        j << (c ? ", " : "") << "{\"class\": " << json_string(names.at(c)) << ", ";
+        scores(m.precision(c), m.recall(c), m.f1(c));
+        j << ", \"support\": " << m.support(c) << "}";
+    }
+    const auto macro = m.macro(), weighted = m.weighted();
+    j << "], \"macro_avg\": {";
+    scores(macro.precision, macro.recall, macro.f1);
+    j << "}, \"weighted_avg\": {";
+    scores(weighted.precision, weighted.recall, weighted.f1);
+    j << "}, \"confusion_matrix\": [";
+    for (std::size_t t = 0; t < m.classes(); ++t) {
+        j << (t ? ", [" : "[");
+        for (std::size_t p = 0; p < m.classes(); ++p) j << (p ? ", " : "") << m(t, p);
+        j << "]";
+    }
+    j << "]";
+    return j.str();
 }
 
 // The keys every training example reports, then `extra` (", \"key\": value" pairs).

@@ -43,6 +43,7 @@ namespace {
 
 struct options : example::training_flags {
     std::string variant = "reference", schedule;  // schedule: empty = the variant's
+    bool class_report = false;
 };
 
 options parse(int argc, char** argv) {
@@ -60,6 +61,10 @@ options parse(int argc, char** argv) {
                    "constant (reference's default) or cosine (the other variants'): the rate decays to 0 "
                    "over the run along a cosine")
         ->check(CLI::IsMember({"constant", "cosine"}));
+    app.add_flag(
+        "--class-report", o.class_report,
+        "print per-class precision, recall and F1 (sklearn's classification_report) and the confusion "
+        "matrix of the test set");
     example::add_training_flags(app, o);
     example::parse_or_exit(app, argc, argv);
     return o;
@@ -101,6 +106,13 @@ int train(const options& opt, std::ostream& human) {
               << test.loss << "; trained " << history.epochs.size() << " epochs in " << std::setprecision(1)
               << seconds << " s (" << std::setprecision(0) << images / seconds << " images/s)\n";
         if (history.stopped_early()) human << history.stop_reason << "\n";
+        const std::vector<std::string> names(st::data::fashion_mnist_set::class_names.begin(),
+                                             st::data::fashion_mnist_set::class_names.end());
+        if (opt.class_report)
+            human << "\n"
+                  << st::metrics::classification_report(test.confusion, names, 4)
+                  << "\nconfusion matrix (test set)\n"
+                  << st::metrics::to_string(test.confusion, names);
 
         if (opt.json) {
             const example::training_report r{.test_accuracy = test.accuracy,
@@ -110,7 +122,7 @@ int train(const options& opt, std::ostream& human) {
                                              .seed = opt.seed,
                                              .variant = opt.variant,
                                              .lr_schedule = opt.schedule,
-                                             .extra = {}};
+                                             .extra = example::json_class_metrics(test.confusion, names)};
             std::cout << example::json_line(r, history) << std::endl;
         }
         return example::exit_code(history);

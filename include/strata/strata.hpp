@@ -34,6 +34,7 @@
 #include "loss/binary_crossentropy.hpp"
 #include "loss/cross_entropy.hpp"
 #include "loss/mean_squared_error.hpp"
+#include "metrics/metrics.hpp"
 #include "model/sequential.hpp"
 #include "model/summary.hpp"
 #include "model/visit.hpp"

@@ -151,6 +151,7 @@ inline std::string format_metrics(const epoch_record& r) {
     if (!std::isnan(r.accuracy)) s << " - accuracy: " << r.accuracy;
     if (!std::isnan(r.val_loss)) s << " - val_loss: " << r.val_loss;
     if (!std::isnan(r.val_accuracy)) s << " - val_accuracy: " << r.val_accuracy;
+    for (const auto& [name, value] : r.metrics) s << " - " << name << ": " << value;
     return s.str();
 }
 
@@ -273,32 +274,34 @@ struct csv_logger {
     void on_train_begin(const training_view& s) {
         namespace fs = std::filesystem;
         std::error_code ec;
-        const bool has_rows = append && fs::exists(path, ec) && fs::file_size(path, ec) > 0 && !ec;
+        needs_header_ = !(append && fs::exists(path, ec) && fs::file_size(path, ec) > 0 && !ec);
         file_ = std::make_shared<std::ofstream>(path, append ? std::ios::app : std::ios::trunc);
         if (!*file_) throw data_error("csv_logger: cannot open " + path + " for writing");
-        columns_ = {metric::loss};
-        if (s.measures_accuracy()) columns_.insert(columns_.begin(), metric::accuracy);
+        columns_ = {"learning_rate", "loss"};
+        columns_known_ = false;
+        if (s.measures_accuracy()) columns_.push_back("accuracy");
         if (s.has_validation()) {
-            if (s.measures_accuracy()) columns_.push_back(metric::val_accuracy);
-            columns_.push_back(metric::val_loss);
+            columns_.push_back("val_loss");
+            if (s.measures_accuracy()) columns_.push_back("val_accuracy");
         }
-        if (has_rows) return;
-        *file_ << "epoch";
-        for (const metric m : columns_) {
-            if (m == metric::loss) *file_ << separator << "learning_rate";  // alphabetical, as Keras sorts
-            *file_ << separator << metric_name(m);
-        }
-        *file_ << '\n';
-        file_->flush();
     }
 
     void on_epoch_end(const training_view& s) {
         const epoch_record& r = s.logs();
-        *file_ << (r.epoch - 1);
-        for (const metric m : columns_) {
-            if (m == metric::loss) *file_ << separator << detail::shortest(r.learning_rate);
-            *file_ << separator << detail::shortest(r.value(m));
+        if (!columns_known_) {  // metric names are known once an epoch has measured them
+            for (const auto& m : r.metrics) columns_.push_back(m.first);
+            std::sort(columns_.begin(), columns_.end());  // Keras sorts its columns
+            columns_known_ = true;
         }
+        if (needs_header_) {
+            *file_ << "epoch";
+            for (const auto& c : columns_) *file_ << separator << c;
+            *file_ << '\n';
+            needs_header_ = false;
+        }
+        *file_ << (r.epoch - 1);
+        for (const auto& c : columns_)
+            *file_ << separator << detail::shortest(c == "learning_rate" ? r.learning_rate : r.value(c));
         *file_ << '\n';
         file_->flush();
         if (!*file_) throw data_error("csv_logger: writing " + path + " failed");
@@ -308,7 +311,8 @@ struct csv_logger {
 
     // Kept during training (public only so the options above can be designated).
     std::shared_ptr<std::ofstream> file_{};  // shared: fit copies its callbacks
-    std::vector<metric> columns_{};
+    std::vector<std::string> columns_{};
+    bool needs_header_ = true, columns_known_ = false;
 };
 
 // Keras' LambdaCallback: plain functions for any of the hooks. For access to

@@ -55,11 +55,12 @@ public:
     // then holds d(mean loss)/d(parameters).
     // With augment, each thread first rewrites its slice of x into a buffer of its own.
     // With weights (one per sample), the loss is Keras' weighted mean,
-    // sum(w_i loss_i) / n, and loss_sum is sum(w_i loss_i).
+    // sum(w_i loss_i) / n, and loss_sum is sum(w_i loss_i). With outputs_out
+    // (n x outputs), the network's outputs are copied there (for metrics).
     template <class Loss>
     batch_stats train_batch(const Net& net, const T* x, const T* y, std::size_t n, const Loss& loss,
                             std::uint64_t step_seed, const batch_augmenter<T>* augment = nullptr,
-                            const T* weights = nullptr) {
+                            const T* weights = nullptr, T* outputs_out = nullptr) {
         const std::size_t tw = loss.target_width(outputs);
         const std::size_t slices = slice_count(n);
         const T grad_scale = T(1) / static_cast<T>(n);
@@ -82,6 +83,7 @@ public:
                     in = augmented_[i].data();
                 }
                 const T* out = net.forward(r, in, count, true, step_seed, first, mine);
+                if (outputs_out) std::copy_n(out, count * outputs, outputs_out + first * outputs);
                 partial_[i].loss_sum = weighted_loss(loss, out, y + first * tw, count, r.grad_a.data(),
                                                      grad_scale, weights ? weights + first : nullptr);
                 partial_[i].accuracy_sum = loss.accuracy_sum(out, y + first * tw, count, outputs);
@@ -101,12 +103,13 @@ public:
     // loss_sum is sum(w_i loss_i).
     template <class Loss>
     batch_stats evaluate_batch(const Net& net, const T* x, const T* y, std::size_t n, const Loss& loss,
-                               const T* weights = nullptr) {
+                               const T* weights = nullptr, T* outputs_out = nullptr) {
         const std::size_t tw = loss.target_width(outputs);
         const std::size_t slices = slice_count(n);
         auto work = [&](std::size_t i) {
             const auto [first, count] = slice(i, slices, n);
             const T* out = net.forward(replicas_[i], x + first * inputs, count, false, 0, first);
+            if (outputs_out) std::copy_n(out, count * outputs, outputs_out + first * outputs);
             partial_[i].loss_sum = weighted_loss(loss, out, y + first * tw, count, static_cast<T*>(nullptr),
                                                  T(1), weights ? weights + first : nullptr);
             partial_[i].accuracy_sum = loss.accuracy_sum(out, y + first * tw, count, outputs);

@@ -27,6 +27,7 @@
 #include "../data/dataset.hpp"
 #include "../data/source.hpp"
 #include "../loss/loss.hpp"
+#include "../metrics/metrics.hpp"
 #include "../model/sequential.hpp"
 #include "../optim/clip.hpp"
 #include "../optim/optimizer.hpp"
@@ -55,6 +56,12 @@ struct fit_config : train_settings<T> {
     void apply(threads t) { this->thread_count = t; }
     void apply(const validation<T>& v) { validation_data = &v.data; }
     void apply(const class_weights& w) { this->class_weight = w.weights; }
+    template <class M>
+    requires metrics::metric_policy<M, T>
+    void apply(const M& m) {
+        this->metrics.push_back(
+            {m.name(), [m](const metrics::predictions<T>& p) { return static_cast<double>(m(p)); }});
+    }
     void apply(const sample_weights& w) { this->sample_weight = w.weights; }
     template <class R>
     void apply(const weight_penalty<R>& p) {
@@ -148,10 +155,10 @@ concept fit_option = requires(fit_config<typename Net::scalar_type>& c, const Op
 // predict takes only these; a schedule or a pipeline there would be ignored.
 template <class Option>
 concept inference_option = std::is_same_v<Option, batch_size> || std::is_same_v<Option, threads>;
-// evaluate also weighs the loss.
-template <class Option>
+// evaluate also weighs the loss and takes metric policies.
+template <class Option, class T>
 concept evaluate_option = inference_option<Option> || std::is_same_v<Option, class_weights> ||
-    std::is_same_v<Option, sample_weights>;
+    std::is_same_v<Option, sample_weights> || metrics::metric_policy<Option, T>;
 
 // Weights must be finite and >= 0, one per class of the loss's targets or one per sample.
 template <class T>
@@ -215,7 +222,10 @@ void check_data_fits(const data::dataset<T>& d, std::size_t target_width, const 
 
 }  // namespace detail
 
-// Loss and accuracy of the network over a data set, in inference mode.
+// Loss, accuracy and metrics of the network over a data set, in inference
+// mode: the confusion matrix for classification losses, mean absolute and
+// squared errors when there is one target per output, and any metric
+// policies given (strata::metrics::top_k{5}, f1{}, auc{}, ...).
 template <class T, class Input, class... Layers, class Loss, class... Options>
 evaluation evaluate(const basic_sequential<T, Input, Layers...>& net, const data::dataset<T>& d,
                     const Loss& loss, const Options&... options) {
@@ -224,17 +234,32 @@ evaluation evaluate(const basic_sequential<T, Input, Layers...>& net, const data
     static_assert(detail::check_loss_outputs<Loss, Net::out_shape::size>());
     detail::fit_config<T> cfg;
     cfg.batch = 256;
-    static_assert(
-        (detail::evaluate_option<Options> && ...),
-        "evaluate: options are batch_size{n}, threads{n}, class_weights{...} and sample_weights{...}");
+    static_assert((detail::evaluate_option<Options, T> && ...),
+                  "evaluate: options are batch_size{n}, threads{n}, class_weights{...}, sample_weights{...} "
+                  "and metric policies from strata::metrics");
     (cfg.apply(options), ...);
-    const std::size_t tw = loss.target_width(Net::out_shape::size);
+    constexpr std::size_t out = Net::out_shape::size;
+    const std::size_t tw = loss.target_width(out);
     detail::check_data_fits<Net>(d, tw, "evaluate");
-    loss.check_targets(d.y.data(), d.size(), Net::out_shape::size);
-    detail::check_weights(cfg, d.size(), tw, Net::out_shape::size, "evaluate");
+    loss.check_targets(d.y.data(), d.size(), out);
+    detail::check_weights(cfg, d.size(), tw, out, "evaluate");
     executor<Net> exec(cfg.thread_count);
-    evaluation e = evaluate_with(exec, net, d, loss, cfg.batch, cfg.class_weight, cfg.sample_weight);
+    std::vector<T> outputs;
+    evaluation e =
+        evaluate_with(exec, net, d, loss, cfg.batch, cfg.class_weight, cfg.sample_weight, &outputs);
     e.loss += detail::apply_weight_penalties(net, std::span<T>(), {});  // the layers' own penalties
+    const metrics::predictions<T> p{.outputs = outputs,
+                                    .targets = std::span<const T>(d.y.data(), d.y.size()),
+                                    .count = d.size(),
+                                    .width = out,
+                                    .target_width = tw,
+                                    .threshold = detail::decision_threshold(loss)};
+    if constexpr (Loss::has_accuracy) e.confusion = metrics::confusion_matrix::of(p);
+    if (tw == out) {
+        e.mean_absolute_error = metrics::mean_absolute_error(p);
+        e.mean_squared_error = metrics::mean_squared_error(p);
+    }
+    for (const auto& m : cfg.metrics) e.metrics.emplace_back(m.name, m.compute(p));
     return e;
 }
 
@@ -276,7 +301,9 @@ history fit_checked(basic_sequential<T, Input, Layers...>& net, const data::data
 // Trains net on train with mini-batches, in place. Options: epochs{n},
 // batch_size{n}, seed{s} (shuffling, dropout and augmentation), threads{n},
 // validation{data}, class_weights{...} and sample_weights{...} (Keras'
-// weighted training loss), weight_penalty{regularizer} (on every kernel), a
+// weighted training loss), metric policies (strata::metrics::top_k{5}, f1{},
+// auc{}, ...: reported per epoch in the history, name and val_name),
+// weight_penalty{regularizer} (on every kernel), a
 // learning-rate schedule, an augment::pipeline applied to every training
 // batch (never to validation), and any number of callbacks (progress{stream},
 // early_stopping{...}, csv_logger{...}, learning_rate_scheduler{...},
@@ -297,7 +324,7 @@ history fit(basic_sequential<T, Input, Layers...>& net, const data::dataset<T>& 
     static_assert(detail::check_optimizer<Optimizer, T>());
     static_assert((detail::fit_option<Net, Options> && ...),
                   "fit: options are epochs{n}, batch_size{n}, seed{s}, threads{n}, validation{data}, "
-                  "class_weights{...}, sample_weights{...}, "
+                  "class_weights{...}, sample_weights{...}, metric policies from strata::metrics, "
                   "weight_penalty{regularizer}, a learning-rate schedule from strata::schedule, an "
                   "augment::pipeline, and callbacks: types with at least one of on_train_begin, "
                   "on_epoch_begin, on_batch_end, on_epoch_end or on_train_end taking the training state");

@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <limits>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "../core/metric.hpp"
@@ -23,6 +25,17 @@ struct epoch_record {
     double seconds = 0;  // training time of the epoch, validation excluded
     double images_per_second = 0;
     double learning_rate = not_measured;  // of the epoch's last step
+    // fit's metric policies: name (on the training batches) and val_name.
+    std::vector<std::pair<std::string, double>> metrics;
+
+    // A quantity by its Keras name ("val_loss", "val_f1_macro", ...); NaN if it was not measured.
+    double value(std::string_view name) const noexcept {
+        for (const metric m : {metric::loss, metric::accuracy, metric::val_loss, metric::val_accuracy})
+            if (metric_name(m) == name) return value(m);
+        for (const auto& [n, v] : metrics)
+            if (n == name) return v;
+        return not_measured;
+    }
 
     double value(metric m) const noexcept {
         switch (m) {

@@ -30,6 +30,7 @@
 #include "../core/simd.hpp"
 #include "../data/dataset.hpp"
 #include "../data/source.hpp"
+#include "../metrics/metrics.hpp"
 #include "../optim/clip.hpp"
 #include "../optim/schedule.hpp"
 #include "callbacks.hpp"
@@ -53,7 +54,26 @@ struct train_settings {
     // Keras' class_weight (indexed by class) and sample_weight (by sample, in
     // the training data's order); a sample's weight is the product of both.
     std::vector<double> class_weight{}, sample_weight{};
+    // Metric policies: name and function of a pass of predictions.
+    struct named_metric {
+        std::string name;
+        std::function<double(const metrics::predictions<T>&)> compute;
+    };
+    std::vector<named_metric> metrics{};
 };
+
+namespace detail {
+
+// Where a binary classifier's single output crosses from class 0 to 1.
+template <class Loss>
+double decision_threshold(const Loss& loss) {
+    if constexpr (requires { loss.from_logits; })
+        return loss.from_logits ? 0.0 : 0.5;
+    else
+        return 0.5;
+}
+
+}  // namespace detail
 
 // The outcome of one step. On failure the weights and running statistics are
 // those from before the step, and failure/advice say what happened.
@@ -138,18 +158,26 @@ void sample_weights_of(const T* y, std::size_t width, std::size_t count, std::sp
 
 }  // namespace detail
 
-// Loss and accuracy over a data set with an existing executor, in batches.
+// What evaluate measures over a data set.
 struct evaluation {
     double loss = not_measured;
     double accuracy = not_measured;
     std::size_t samples = 0;
+    // Classification losses: rows are true classes, columns predicted ones.
+    metrics::confusion_matrix confusion{};
+    // Losses with one target per output (regression).
+    double mean_absolute_error = not_measured, mean_squared_error = not_measured;
+    // The metric policies given to evaluate, by name.
+    std::vector<std::pair<std::string, double>> metrics{};
 };
 
 // With weights, the loss is Keras' weighted mean sum(w_i loss_i) / N; the accuracy stays unweighted.
+// With outputs, the network's outputs for every sample are kept there (N x outputs).
 template <class Net, class T, class Loss>
 evaluation evaluate_with(executor<Net>& exec, const Net& net, const data::dataset<T>& d, const Loss& loss,
                          std::size_t batch, std::span<const double> class_weight = {},
-                         std::span<const double> sample_weight = {}) {
+                         std::span<const double> sample_weight = {}, std::vector<T>* outputs = nullptr) {
+    if (outputs) outputs->resize(d.size() * Net::out_shape::size);
     constexpr std::size_t in = Net::in_shape::size;
     const std::size_t tw = loss.target_width(Net::out_shape::size);
     const bool weighted = !class_weight.empty() || !sample_weight.empty();
@@ -161,8 +189,10 @@ evaluation evaluate_with(executor<Net>& exec, const Net& net, const data::datase
             detail::sample_weights_of(
                 d.y.data() + first * tw, tw, n, class_weight, sample_weight,
                 [first](std::size_t k) { return first + k; }, weights.data());
-        const auto s = exec.evaluate_batch(net, d.x.data() + first * in, d.y.data() + first * tw, n, loss,
-                                           weighted ? weights.data() : nullptr);
+        const auto s =
+            exec.evaluate_batch(net, d.x.data() + first * in, d.y.data() + first * tw, n, loss,
+                                weighted ? weights.data() : nullptr,
+                                outputs ? outputs->data() + first * Net::out_shape::size : nullptr);
         loss_sum += s.loss_sum;
         accuracy_sum += s.accuracy_sum;
     }
@@ -210,8 +240,9 @@ public:
     // One optimizer step on count samples at x (count x inputs) with targets
     // y; key seeds the step's dropout masks and augmentation. With weights
     // (one per sample), the loss is Keras' weighted mean sum(w_i loss_i) / count.
-    step_result step(const T* x, const T* y, std::size_t count, std::uint64_t key,
-                     const T* weights = nullptr) {
+    // With outputs_out (count x outputs), the network's outputs are kept there.
+    step_result step(const T* x, const T* y, std::size_t count, std::uint64_t key, const T* weights = nullptr,
+                     T* outputs_out = nullptr) {
         step_result r;
         // A negative rate climbs the loss and a NaN one poisons every weight, silently.
         if (const double lr = static_cast<double>(live_.lr); !(std::isfinite(lr) && lr >= 0)) {
@@ -226,8 +257,8 @@ public:
         // keep both to go back to if either turns non-finite.
         std::copy(net_.parameters().begin(), net_.parameters().end(), last_good_.data());
         std::copy(net_.state().begin(), net_.state().end(), last_good_state_.data());
-        const auto stats =
-            exec_.train_batch(net_, x, y, count, loss_, key, augmenter_ ? &augmenter_ : nullptr, weights);
+        const auto stats = exec_.train_batch(net_, x, y, count, loss_, key,
+                                             augmenter_ ? &augmenter_ : nullptr, weights, outputs_out);
         const double penalty =
             detail::apply_weight_penalties(net_, exec_.writable_gradients(), settings_.global_penalty);
         if (!stats.finite || !std::isfinite(penalty)) {
@@ -278,6 +309,11 @@ public:
         yb_.resize(batch * tw);
         const bool weighted = !settings_.class_weight.empty() || !settings_.sample_weight.empty();
         if (weighted) wb_.resize(batch);
+        const bool measuring = !settings_.metrics.empty();
+        if (measuring) {
+            epoch_outputs_.resize(n * outputs);
+            epoch_targets_.resize(n * tw);
+        }
         if (!settings_.sample_weight.empty() && settings_.sample_weight.size() != n)
             throw usage_error("fit: sample_weights has " + std::to_string(settings_.sample_weight.size()) +
                               " weights for " + std::to_string(n) + " training samples");
@@ -327,9 +363,11 @@ public:
                     detail::sample_weights_of(
                         yb_.data(), tw, count, settings_.class_weight, settings_.sample_weight,
                         [&](std::size_t k) { return order[first + k]; }, wb_.data());
+                if (measuring) std::copy_n(yb_.data(), count * tw, epoch_targets_.data() + seen * tw);
                 const step_result r =
                     step(xb_.data(), yb_.data(), count, mix_keys(settings_.seed_value, epoch, b),
-                         weighted ? wb_.data() : nullptr);
+                         weighted ? wb_.data() : nullptr,
+                         measuring ? epoch_outputs_.data() + seen * outputs : nullptr);
                 if (!r.ok()) {
                     state.stop_reason_.clear();  // the failure outranks a pending request
                     state.stop("training stopped at epoch " + std::to_string(epoch) + ", batch " +
@@ -361,12 +399,20 @@ public:
             rec.seconds = state.epoch_seconds();
             rec.images_per_second = static_cast<double>(seen) / rec.seconds;
             rec.learning_rate = static_cast<double>(live_.lr);
+            if (measuring)
+                measure(rec, "", std::span<const T>(epoch_outputs_.data(), seen * outputs),
+                        std::span<const T>(epoch_targets_.data(), seen * tw), seen, tw);
             if (validation) {
                 const auto v =
-                    evaluate_with(exec_, net_, *validation, loss_, std::max<std::size_t>(batch, 256));
+                    evaluate_with(exec_, net_, *validation, loss_, std::max<std::size_t>(batch, 256), {}, {},
+                                  measuring ? &validation_outputs_ : nullptr);
                 rec.val_loss =
                     v.loss + detail::apply_weight_penalties(net_, std::span<T>(), settings_.global_penalty);
                 rec.val_accuracy = v.accuracy;
+                if (measuring)
+                    measure(rec, "val_", validation_outputs_,
+                            std::span<const T>(validation->y.data(), validation->y.size()),
+                            validation->size(), tw);
             }
             if (settings_.schedule_observe) settings_.schedule_observe(rec);
             h.epochs.push_back(rec);
@@ -398,6 +444,18 @@ public:
     }
 
 private:
+    // The metric policies over one pass, recorded as prefix + name.
+    void measure(epoch_record& rec, const std::string& prefix, std::span<const T> outs,
+                 std::span<const T> targets, std::size_t count, std::size_t tw) const {
+        const metrics::predictions<T> p{.outputs = outs,
+                                        .targets = targets,
+                                        .count = count,
+                                        .width = outputs,
+                                        .target_width = tw,
+                                        .threshold = detail::decision_threshold(loss_)};
+        for (const auto& m : settings_.metrics) rec.metrics.emplace_back(prefix + m.name, m.compute(p));
+    }
+
     void restore_last_good() {
         std::copy_n(last_good_.data(), last_good_.size(), net_.parameters().data());
         std::copy_n(last_good_state_.data(), last_good_state_.size(), net_.state().data());
@@ -411,6 +469,7 @@ private:
     executor<Net> exec_;
     batch_augmenter<T> augmenter_;
     aligned_buffer<T> last_good_, last_good_state_, xb_, yb_, wb_;
+    std::vector<T> epoch_outputs_, epoch_targets_, validation_outputs_;  // for metric policies
     std::size_t steps_ = 0;
     double base_learning_rate_;
 };

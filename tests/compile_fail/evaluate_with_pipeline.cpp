@@ -1,4 +1,4 @@
-// expect: evaluate: options are batch_size.n. and threads.n.
+// expect: evaluate: options are batch_size.n., threads.n., class_weights
 // Test data is never augmented: evaluate refuses a pipeline rather than ignore it.
 #include <strata/strata.hpp>
 namespace st = strata;

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -216,17 +217,15 @@ inline npy_header read_npy_header(std::istream& in, const std::string& where) {
     return h;
 }
 
-// Loads one tensor into dst (count values of T) after checking everything
-// the file says against what the caller expects.
+// Decodes one .npy image (the whole file's bytes) into dst (count values of
+// T) after checking everything it says against what the caller expects;
+// `where` names the tensor and its file or archive member in every message.
 template <class T>
-void load_tensor(const std::filesystem::path& file, const std::string& tensor,
-                 const std::vector<std::size_t>& expected_shape, T* dst,
-                 non_finite_values non_finite = non_finite_values::reject) {
-    const std::string where = "tensor " + tensor + " (" + file.string() + "): ";
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(file, ec)) throw data_error(where + "file not found");
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw data_error(where + "cannot open the file");
+void decode_npy(std::string_view bytes, const std::string& where,
+                const std::vector<std::size_t>& expected_shape, T* dst,
+                non_finite_values non_finite = non_finite_values::reject) {
+    std::istringstream in(
+        std::string(bytes.substr(0, std::min<std::size_t>(bytes.size(), 12 + npy_max_header))));
     const npy_header h = read_npy_header(in, where);
     if (h.descr != "<f4" && h.descr != "<f8")
         throw data_error(where + "dtype '" + h.descr + "', expected float32 ('<f4') or float64 ('<f8')");
@@ -237,21 +236,18 @@ void load_tensor(const std::filesystem::path& file, const std::string& tensor,
     std::size_t count = 1;
     for (auto d : expected_shape) count *= d;
     const std::size_t item = h.descr == "<f4" ? 4 : 8;
-    const auto size = std::filesystem::file_size(file, ec);
-    if (ec) throw data_error(where + "cannot read the file size: " + ec.message());
+    const std::size_t size = bytes.size();
     if (size != h.data_offset + count * item)
         throw data_error(where + "holds " +
-                         std::to_string(size - std::min<std::uintmax_t>(size, h.data_offset)) +
+                         std::to_string(size - std::min<std::size_t>(size, h.data_offset)) +
                          " bytes of data, expected " + std::to_string(count * item) +
                          (size < h.data_offset + count * item ? " (truncated)" : ""));
     // The header is checked, so the data is count little-endian values at data_offset.
-    std::vector<char> bytes(count * item);
-    if (!in.read(bytes.data(), static_cast<std::streamsize>(bytes.size())))
-        throw data_error(where + "cannot read the data");
+    const char* data = bytes.data() + h.data_offset;
     auto convert = [&]<class Stored>(Stored) {
         for (std::size_t i = 0; i < count; ++i) {
             Stored v;
-            std::memcpy(&v, bytes.data() + i * sizeof(Stored), sizeof(Stored));
+            std::memcpy(&v, data + i * sizeof(Stored), sizeof(Stored));
             // Checked after the conversion: a finite double can overflow a float.
             const T converted = static_cast<T>(v);
             if (non_finite == non_finite_values::reject && !std::isfinite(converted))
@@ -271,11 +267,42 @@ void load_tensor(const std::filesystem::path& file, const std::string& tensor,
         convert(double{});
 }
 
-// .npy version 1.0: magic, a header dict padded with spaces to a multiple of
-// 64 bytes, then the values, little-endian and row-major. Written to a
-// temporary name and renamed, so a crash never leaves a half-written file.
+// The whole file, or data_error naming it.
+inline std::string read_file_bytes(const std::filesystem::path& file, const std::string& where,
+                                   std::uintmax_t max_size) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec)) throw data_error(where + "file not found");
+    const auto size = std::filesystem::file_size(file, ec);
+    if (ec) throw data_error(where + "cannot read the file size: " + ec.message());
+    if (size > max_size)
+        throw data_error(where + "the file has " + std::to_string(size) + " bytes, more than the " +
+                         std::to_string(max_size) + " expected");
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw data_error(where + "cannot open the file");
+    std::string bytes(static_cast<std::size_t>(size), '\0');
+    if (!in.read(bytes.data(), static_cast<std::streamsize>(size)))
+        throw data_error(where + "cannot read the data");
+    return bytes;
+}
+
+// Loads one tensor file into dst (count values of T) after checking everything
+// the file says against what the caller expects.
 template <class T>
-void save_tensor(const std::filesystem::path& file, const T* src, const std::vector<std::size_t>& shape) {
+void load_tensor(const std::filesystem::path& file, const std::string& tensor,
+                 const std::vector<std::size_t>& expected_shape, T* dst,
+                 non_finite_values non_finite = non_finite_values::reject) {
+    const std::string where = "tensor " + tensor + " (" + file.string() + "): ";
+    std::size_t count = 1;
+    for (auto d : expected_shape) count *= d;
+    // More than the header and 8 bytes a value cannot be a file of this tensor.
+    const std::string bytes = read_file_bytes(file, where, 12 + npy_max_header + count * 8);
+    decode_npy(bytes, where, expected_shape, dst, non_finite);
+}
+
+// .npy version 1.0: magic, a header dict padded with spaces to a multiple of
+// 64 bytes, then the values, little-endian and row-major.
+template <class T>
+std::string encode_npy(const T* src, const std::vector<std::size_t>& shape) {
     static_assert(std::endian::native == std::endian::little,
                   "strata writes .npy files on little-endian hosts");
     std::size_t count = 1;
@@ -285,22 +312,21 @@ void save_tensor(const std::filesystem::path& file, const T* src, const std::vec
     const std::size_t preamble = 10;  // magic (6), version (2), header length (2)
     header.append((64 - (preamble + header.size() + 1) % 64) % 64, ' ');
     header += '\n';
+    std::string out = std::string("\x93NUMPY\x01\x00", 8);
+    out += static_cast<char>(header.size() & 0xff);
+    out += static_cast<char>(header.size() >> 8);
+    out += header;
+    out.append(reinterpret_cast<const char*>(src), count * sizeof(T));
+    return out;
+}
+
+// Writes bytes to file through a temporary name and a rename, so a crash
+// never leaves a half-written file.
+inline void write_file_atomically(const std::filesystem::path& file, std::string_view bytes) {
     const auto temporary = file.string() + ".tmp-" + std::to_string(::getpid());
     {
         std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-        const char preamble_bytes[preamble] = {'\x93',
-                                               'N',
-                                               'U',
-                                               'M',
-                                               'P',
-                                               'Y',
-                                               1,
-                                               0,
-                                               static_cast<char>(header.size() & 0xff),
-                                               static_cast<char>(header.size() >> 8)};
-        out.write(preamble_bytes, preamble);
-        out.write(header.data(), static_cast<std::streamsize>(header.size()));
-        out.write(reinterpret_cast<const char*>(src), static_cast<std::streamsize>(count * sizeof(T)));
+        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
         out.close();
         if (!out) {
             std::error_code ignored;
@@ -314,6 +340,11 @@ void save_tensor(const std::filesystem::path& file, const T* src, const std::vec
         std::filesystem::remove(temporary, ec);
         throw data_error("cannot write " + file.string() + ": " + ec.message());
     }
+}
+
+template <class T>
+void save_tensor(const std::filesystem::path& file, const T* src, const std::vector<std::size_t>& shape) {
+    write_file_atomically(file, encode_npy(src, shape));
 }
 
 }  // namespace detail

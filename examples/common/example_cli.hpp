@@ -15,6 +15,7 @@
 
 #include <CLI/CLI.hpp>
 #include <strata/metrics/metrics.hpp>
+#include <strata/model/model_file.hpp>
 #include <strata/train/callbacks.hpp>
 #include <strata/train/history.hpp>
 #include <strata/train/model_checkpoint.hpp>
@@ -65,7 +66,7 @@ struct training_flags {
     std::string data_dir;
     bool json = false;
     std::size_t early_stopping = 0;  // patience in epochs; 0: train every epoch
-    std::string checkpoint;          // folder for the best epoch's weights; empty: none
+    std::string checkpoint, resume;  // checkpoint files; empty: none
 };
 
 inline void add_training_flags(CLI::App& app, training_flags& f) {
@@ -82,8 +83,12 @@ inline void add_training_flags(CLI::App& app, training_flags& f) {
     app.add_option("--early-stopping", f.early_stopping,
                    "stop once val_loss has not improved for N epochs and restore the best epoch's weights")
         ->check(positive_whole);
-    app.add_option("--checkpoint", f.checkpoint,
-                   "save the weights (one .npy per tensor) into this folder whenever val_loss improves");
+    app.add_option(
+        "--checkpoint", f.checkpoint,
+        "write a resumable checkpoint (weights, optimizer state, epoch, history: one .npz) to this file "
+        "after every epoch");
+    app.add_option("--resume", f.resume,
+                   "continue the run saved in this checkpoint (same flags and seed) up to --epochs");
     app.add_flag("--json", f.json, "print one JSON object with the results as the last line of stdout");
 }
 
@@ -114,9 +119,24 @@ inline optional_callback<strata::early_stopping> early_stopping_from(const train
     if (f.early_stopping == 0) return {};
     return {strata::early_stopping{.patience = f.early_stopping, .restore_best_weights = true}};
 }
-inline optional_callback<strata::model_checkpoint> checkpoint_from(const training_flags& f) {
+inline optional_callback<strata::checkpoint> checkpoint_from(const training_flags& f) {
     if (f.checkpoint.empty()) return {};
-    return {strata::model_checkpoint{.path = f.checkpoint, .save_best_only = true}};
+    return {strata::checkpoint{.path = f.checkpoint}};
+}
+
+// fit's resume_from, or nothing when --resume was not given.
+struct optional_resume {
+    std::optional<strata::resume_from> from;
+    using resume_tag = void;
+
+    template <class Trainer, class Sampler>
+    strata::resume_point restore(Trainer& t, Sampler& s) const {
+        return from ? from->restore(t, s) : strata::resume_point{};
+    }
+};
+inline optional_resume resume_from(const training_flags& f) {
+    if (f.resume.empty()) return {};
+    return {strata::resume_from{f.resume}};
 }
 
 // 0 when training ran as asked (early stopping included), 130 after Ctrl-C

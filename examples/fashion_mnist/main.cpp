@@ -85,7 +85,7 @@ int train(const options& opt, std::ostream& human) {
             return st::fit(net, data.train, loss, st::optim::adam{.lr = 1e-3}, st::epochs{opt.epochs},
                            st::batch_size{opt.batch}, st::seed{opt.seed}, st::threads{opt.threads},
                            st::validation{data.test}, st::progress{human}, example::early_stopping_from(opt),
-                           example::checkpoint_from(opt), extra...);
+                           example::checkpoint_from(opt), example::resume_from(opt), extra...);
         };
         const std::size_t steps = opt.epochs * ((data.train.size() + opt.batch - 1) / opt.batch);
         // A constant rate is a cosine decay to alpha = 1, so both share one fit.

@@ -54,7 +54,7 @@ int train(const options& opt, std::ostream& human) {
         return st::fit(net, data.train, loss, sgd, rate, st::epochs{opt.epochs}, st::batch_size{opt.batch},
                        st::seed{opt.seed}, st::threads{opt.threads}, st::validation{data.test},
                        st::progress{human}, example::early_stopping_from(opt), example::checkpoint_from(opt),
-                       extra...);
+                       example::resume_from(opt), extra...);
     };
     namespace aug = st::augment;
     // Whole-pixel shifts into zeros are crops of the image padded by 4 pixels.

@@ -186,3 +186,45 @@ TEST_CASE("model files for numpy: written for model_file_numpy.py, then its defl
     CHECK(same_bits(copy.parameters(), net.parameters()));
     CHECK(same_bits(copy.state(), net.state()));
 }
+
+TEST_CASE("resuming checks that the checkpoint fits the run") {
+    const temp_dir dir("resume_checks");
+    st::data::dataset<float> d;
+    d.x = xt::xtensor<float, 4>::from_shape({16, 12, 12, 1});
+    d.y = xt::xtensor<float, 2>::from_shape({16, 1});
+    st::rng r(9);
+    for (auto& v : d.x) v = static_cast<float>(r.uniform());
+    for (std::size_t i = 0; i < 16; ++i) d.y(i, 0) = static_cast<float>(i % 3);
+    const st::loss::sparse_categorical_crossentropy loss{.from_logits = true};
+    const auto ckpt = dir.path / "run.npz";
+    bn_net<float> net{st::seed{1}};
+    st::fit(net, d, loss, st::optim::adam{}, st::epochs{2}, st::batch_size{8}, st::seed{3},
+            st::checkpoint{.path = ckpt.string()});
+    const st::detail::zip_reader zip(ckpt);
+    CHECK(zip.contains("optimizer.m.npy"));
+    CHECK(zip.contains("training.json"));
+
+    bn_net<float> again{st::seed{1}};
+    const auto h = st::fit(again, d, loss, st::optim::adam{}, st::epochs{3}, st::batch_size{8}, st::seed{3},
+                           st::resume_from{ckpt});
+    CHECK(h.epochs.size() == 3);  // two restored, one run
+    CHECK(h.epochs[0].epoch == 1);
+    CHECK_THROWS_WITH_AS(st::fit(again, d, loss, st::optim::adam{}, st::epochs{3}, st::batch_size{8},
+                                 st::seed{4}, st::resume_from{ckpt}),
+                         doctest::Contains("trained with seed{3} but this fit has seed{4}"), st::usage_error);
+    CHECK_THROWS_WITH_AS(st::fit(again, d, loss, st::optim::sgd{.momentum = 0.9}, st::epochs{3},
+                                 st::batch_size{8}, st::seed{3}, st::resume_from{ckpt}),
+                         doctest::Contains("member 'optimizer.velocity.npy' is missing"), st::data_error);
+    st::save(again, dir.path / "model.npz");
+    CHECK_THROWS_WITH_AS(st::fit(again, d, loss, st::optim::adam{}, st::epochs{3}, st::seed{3},
+                                 st::resume_from{dir.path / "model.npz"}),
+                         doctest::Contains("a model file, not a checkpoint"), st::data_error);
+    other_net other;
+    CHECK_THROWS_WITH_AS(
+        st::fit(other, d, loss, st::optim::adam{}, st::epochs{3}, st::seed{3}, st::resume_from{ckpt}),
+        doctest::Contains("holds a different network"), st::data_error);
+    // A checkpoint is a model file too.
+    bn_net<float> weights_only;
+    st::load(weights_only, ckpt);
+    CHECK(same_bits(weights_only.parameters(), net.parameters()));
+}

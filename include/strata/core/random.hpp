@@ -3,6 +3,7 @@
 // let dropout masks depend on the sample, not on which thread ran it.
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <numbers>
@@ -66,6 +67,14 @@ public:
         while (u1 <= 0.0) u1 = uniform();
         const double u2 = uniform();
         return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+    }
+
+    // The generator's position, for checkpoints that resume a sequence exactly.
+    std::array<std::uint64_t, 4> position() const noexcept {
+        return {state_[0], state_[1], state_[2], state_[3]};
+    }
+    void set_position(const std::array<std::uint64_t, 4>& p) noexcept {
+        for (std::size_t i = 0; i < 4; ++i) state_[i] = p[i];
     }
 
 private:

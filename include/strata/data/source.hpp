@@ -5,13 +5,16 @@
 // members.
 #pragma once
 
+#include <array>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <numeric>
 #include <span>
+#include <string>
 #include <vector>
 
+#include "../core/error.hpp"
 #include "../core/random.hpp"
 #include "dataset.hpp"
 
@@ -36,6 +39,23 @@ public:
     std::span<const std::size_t> next_epoch() {
         for (std::size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[shuffler_.below(i)]);
         return order_;
+    }
+
+    // Where the sequence stands (the last order and the generator), for checkpoints.
+    std::span<const std::size_t> order() const noexcept { return order_; }
+    std::array<std::uint64_t, 4> position() const noexcept { return shuffler_.position(); }
+    void set_position(std::span<const std::size_t> order, const std::array<std::uint64_t, 4>& position) {
+        if (order.size() != order_.size())
+            throw usage_error("shuffle_sampler: the saved order has " + std::to_string(order.size()) +
+                              " indices for " + std::to_string(order_.size()) + " samples");
+        std::vector<char> seen(order_.size(), 0);
+        for (const std::size_t i : order) {
+            if (i >= order_.size() || seen[i])
+                throw usage_error("shuffle_sampler: the saved order is not a permutation of the samples");
+            seen[i] = 1;
+        }
+        order_.assign(order.begin(), order.end());
+        shuffler_.set_position(position);
     }
 
 private:

@@ -26,6 +26,11 @@ struct adagrad {
     template <class T>
     struct state_type {
         aligned_buffer<T> sum;
+
+        template <class F>
+        void visit(F&& f) {
+            f("sum", sum);
+        }
     };
 
     template <class T>

@@ -25,6 +25,14 @@ template <class T>
 struct adam_moments {
     aligned_buffer<T> m, v;
     std::uint64_t steps = 0;
+
+    // Every buffer and counter, by name: what checkpoints save and restore.
+    template <class F>
+    void visit(F&& f) {
+        f("m", m);
+        f("v", v);
+        f("steps", steps);
+    }
 };
 
 inline void check_adam_hyper_parameters(const char* name, double lr, double beta1, double beta2,

@@ -29,6 +29,13 @@ struct rmsprop {
     template <class T>
     struct state_type {
         aligned_buffer<T> square_avg, grad_avg, momentum_buffer;  // the last two only when used
+
+        template <class F>
+        void visit(F&& f) {
+            f("square_avg", square_avg);
+            f("grad_avg", grad_avg);
+            f("momentum_buffer", momentum_buffer);
+        }
     };
 
     template <class T>

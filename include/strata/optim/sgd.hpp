@@ -26,6 +26,11 @@ struct sgd {
     template <class T>
     struct state_type {
         aligned_buffer<T> velocity;
+
+        template <class F>
+        void visit(F&& f) {
+            f("velocity", velocity);
+        }
     };
 
     template <class T>

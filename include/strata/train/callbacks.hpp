@@ -10,11 +10,13 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -28,6 +30,7 @@
 #include <span>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>
@@ -82,11 +85,31 @@ private:
     std::string stop_reason_;
 };
 
+// What a checkpoint needs besides the network: the optimizer's buffers and
+// counters, the step count and base rate, how many epochs are done, and where
+// the sampler's sequence of epochs stands.
+template <class T>
+struct training_snapshot {
+    std::vector<std::pair<std::string, std::span<const T>>> optimizer_buffers;
+    std::vector<std::pair<std::string, std::uint64_t>> optimizer_counters;
+    std::uint64_t steps = 0, seed = 0;
+    double base_learning_rate = 0;
+    std::size_t epochs_done = 0;
+    bool sampler_saved = false;  // false for a sampler without position()
+    std::vector<std::size_t> sampler_order;
+    std::array<std::uint64_t, 4> sampler_position{};
+};
+
 // The view plus the network, for callbacks that read or restore weights.
 template <class Net>
 class training_state : public training_view {
 public:
     using scalar_type = typename Net::scalar_type;
+
+    // For checkpoints: everything training needs to continue exactly from here.
+    training_snapshot<scalar_type> snapshot() const {
+        return snapshot_ ? snapshot_() : training_snapshot<scalar_type>{};
+    }
 
     explicit training_state(Net& net) : net_(&net) {}
     const Net& network() const noexcept { return *net_; }
@@ -104,7 +127,11 @@ public:
     }
 
 private:
+    template <class, class, class>
+    friend class trainer;
+
     Net* net_;
+    std::function<training_snapshot<scalar_type>()> snapshot_;
 };
 
 template <class C, class State>

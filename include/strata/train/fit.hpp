@@ -95,6 +95,10 @@ struct fit_config : train_settings<T> {
 };
 
 template <class O>
+inline constexpr bool is_resume_v = requires {
+    typename O::resume_tag;
+};
+template <class O>
 inline constexpr bool is_validation_v = false;
 template <class T>
 inline constexpr bool is_validation_v<validation<T>> = true;
@@ -122,6 +126,7 @@ constexpr bool each_setting_once() {
     static_assert(count(is_pipeline_v<Options>...) <= 1,
                   "fit: two augment::pipeline options; put every augmentation in one pipeline");
     static_assert(count(std::is_same_v<Options, class_weights>...) <= 1, "fit: class_weights is given twice");
+    static_assert(count(is_resume_v<Options>...) <= 1, "fit: resume_from is given twice");
     static_assert(count(std::is_same_v<Options, sample_weights>...) <= 1,
                   "fit: sample_weights is given twice");
     static_assert(count(is_weight_penalty_v<Options>...) <= 1,
@@ -146,12 +151,12 @@ auto as_callbacks(const O& o) {
     }
 }
 
-// A setting fit_config takes, or a callback for this network.
+// A setting fit_config takes, a callback for this network, or resume_from.
 template <class Net, class Option>
 concept fit_option = requires(fit_config<typename Net::scalar_type>& c, const Option& o) {
     c.apply(o);
 }
-|| std::is_same_v<Option, on_epoch_end> || callback_for<Option, training_state<Net>>;
+|| std::is_same_v<Option, on_epoch_end> || callback_for<Option, training_state<Net>> || is_resume_v<Option>;
 // predict takes only these; a schedule or a pipeline there would be ignored.
 template <class Option>
 concept inference_option = std::is_same_v<Option, batch_size> || std::is_same_v<Option, threads>;
@@ -375,9 +380,17 @@ history fit_checked(basic_sequential<T, Input, Layers...>& net, const data::data
     const std::uint64_t shuffle_seed = cfg.seed_value;
     trainer<Net, Loss, Optimizer> t(net, loss, opt, std::move(static_cast<train_settings<T>&>(cfg)));
     data::shuffle_sampler sampler(train.size(), shuffle_seed);
+    resume_point start;
+    (
+        [&] {
+            if constexpr (requires { typename Options::resume_tag; }) start = options.restore(t, sampler);
+        }(),
+        ...);
     auto callbacks = std::tuple_cat(detail::as_callbacks<Net>(options)...);
     return std::apply(
-        [&](auto&... c) { return t.run(train, sampler, epoch_count, batch, validation_data, c...); },
+        [&](auto&... c) {
+            return t.run_from(std::move(start), train, sampler, epoch_count, batch, validation_data, c...);
+        },
         callbacks);
 }
 

@@ -75,6 +75,12 @@ double decision_threshold(const Loss& loss) {
 
 }  // namespace detail
 
+// Where a resumed run starts: the epochs already done and their history.
+struct resume_point {
+    std::size_t epochs_done = 0;
+    history past{};
+};
+
 // The outcome of one step. On failure the weights and running statistics are
 // those from before the step, and failure/advice say what happened.
 struct step_result {
@@ -289,6 +295,15 @@ public:
     template <class Source, data::sampler Sampler, class... Callbacks>
     history run(const Source& train, Sampler& sampler, std::size_t epochs, std::size_t batch,
                 const data::dataset<T>* validation, Callbacks&... callbacks) {
+        return run_from({}, train, sampler, epochs, batch, validation, callbacks...);
+    }
+
+    // The same, continuing a run whose first start.epochs_done epochs (and
+    // their history) are done: the weights, optimizer state, step count and
+    // sampler must already be where they were then (a checkpoint restores them).
+    template <class Source, data::sampler Sampler, class... Callbacks>
+    history run_from(resume_point start, const Source& train, Sampler& sampler, std::size_t epochs,
+                     std::size_t batch, const data::dataset<T>* validation, Callbacks&... callbacks) {
         static_assert(data::source<Source, T>,
                       "trainer::run: the training data must be a data source: size(), sample_size(), "
                       "target_width() and gather(indices, x, y)");
@@ -318,9 +333,15 @@ public:
             throw usage_error("fit: sample_weights has " + std::to_string(settings_.sample_weight.size()) +
                               " weights for " + std::to_string(n) + " training samples");
 
-        history h;
+        history h = std::move(start.past);
         const detail::sigint_catcher sigint;
         training_state<Net> state(net_);
+        std::size_t epochs_done = start.epochs_done;
+        state.snapshot_ = [&] {
+            auto snap = snapshot(sampler, epochs_done);
+            snap.base_learning_rate = state.base_learning_rate_;  // a callback may have changed it
+            return snap;
+        };
         state.epochs_ = epochs;
         state.batches_ = batches;
         state.history_ = &h;
@@ -337,7 +358,7 @@ public:
             h.cause = cause;
             h.stopped_epoch = epoch;
         };
-        for (std::size_t epoch = 1; epoch <= epochs && !state.stop_requested(); ++epoch) {
+        for (std::size_t epoch = start.epochs_done + 1; epoch <= epochs && !state.stop_requested(); ++epoch) {
             const std::span<const std::size_t> order = sampler.next_epoch();
             if (order.size() != n)
                 throw usage_error("fit: the sampler gave " + std::to_string(order.size()) + " indices for " +
@@ -416,6 +437,7 @@ public:
             }
             if (settings_.schedule_observe) settings_.schedule_observe(rec);
             h.epochs.push_back(rec);
+            epochs_done = epoch;
             each([&](auto& c) {
                 if constexpr (requires { c.on_epoch_end(state); }) c.on_epoch_end(state);
             });
@@ -431,6 +453,42 @@ public:
             if constexpr (requires { c.on_train_end(state); }) c.on_train_end(state);
         });
         return h;
+    }
+
+    // Every buffer and counter of the optimizer's state, by name: f(name,
+    // aligned_buffer<T>&) and f(name, std::uint64_t&). An optimizer whose
+    // state has no visit(f) cannot be checkpointed.
+    template <class F>
+    void visit_optimizer_state(F&& f) {
+        if constexpr (requires { optimizer_state_.visit(f); })
+            optimizer_state_.visit(f);
+        else
+            throw usage_error(
+                "checkpoint: the optimizer's state_type has no visit(f), so its state cannot be "
+                "saved or restored");
+    }
+    void set_steps_done(std::size_t steps) noexcept { steps_ = steps; }
+    const train_settings<T>& settings() const noexcept { return settings_; }
+
+    template <class Sampler>
+    training_snapshot<T> snapshot(const Sampler& sampler, std::size_t epochs_done) {
+        training_snapshot<T> s;
+        visit_optimizer_state([&](const char* name, auto& value) {
+            if constexpr (std::is_same_v<std::remove_cvref_t<decltype(value)>, std::uint64_t>)
+                s.optimizer_counters.emplace_back(name, value);
+            else
+                s.optimizer_buffers.emplace_back(name, std::span<const T>(value.data(), value.size()));
+        });
+        s.steps = steps_;
+        s.seed = settings_.seed_value;
+        s.base_learning_rate = base_learning_rate_;
+        s.epochs_done = epochs_done;
+        if constexpr (requires { sampler.position(); }) {
+            s.sampler_saved = true;
+            s.sampler_order.assign(sampler.order().begin(), sampler.order().end());
+            s.sampler_position = sampler.position();
+        }
+        return s;
     }
 
     Net& network() noexcept { return net_; }

@@ -389,3 +389,27 @@ TEST_CASE("SIGINT during fit ends the epoch, runs the end hooks and reports the 
     CHECK(default_disposition);
     ::sigaction(SIGINT, &doctest_handler, nullptr);
 }
+
+TEST_CASE("class_balanced_sampler draws every class about equally often; trainer::run takes it") {
+    // 90% of the samples are class 0, 9% class 1, 1% class 2.
+    std::vector<std::size_t> labels(1000, 0);
+    for (std::size_t i = 0; i < 90; ++i) labels[i * 10 + 1] = 1;
+    for (std::size_t i = 0; i < 10; ++i) labels[i * 100 + 3] = 2;
+    st::data::class_balanced_sampler sampler(labels, 3, 1);
+    std::size_t counts[3] = {};
+    for (int epoch = 0; epoch < 30; ++epoch)
+        for (const std::size_t i : sampler.next_epoch()) ++counts[labels[i]];
+    for (const std::size_t c : counts) CHECK(std::abs(double(c) / 30000.0 - 1.0 / 3) < 0.01);
+    CHECK_THROWS_WITH_AS(st::data::class_balanced_sampler(labels, 4, 1),
+                         doctest::Contains("class 3 has no samples"), st::usage_error);
+
+    // A balanced run over a dataset through trainer::run.
+    const overshoot problem;
+    auto data = problem.train;
+    for (std::size_t i = 0; i < data.size(); ++i) data.y.data()[i] = i % 8 == 0 ? 1.0f : 0.0f;
+    st::sequential<st::input<2>, st::dense<2>> net{st::seed{1}};
+    st::trainer t(net, st::loss::sparse_categorical_crossentropy{.from_logits = true}, st::optim::adam{});
+    st::data::class_balanced_sampler balanced(data, 2, 3);
+    const auto h = t.run(data, balanced, 2, 16, nullptr);
+    CHECK(h.epochs.size() == 2);
+}

@@ -63,6 +63,70 @@ private:
     rng shuffler_;
 };
 
+// Class-balanced epochs: each of the epoch's size() draws picks a class
+// uniformly, then one of its samples uniformly (with replacement), so every
+// class is seen about equally often however rare it is: oversampling by
+// batches, for imbalanced data (labels are class indices).
+class class_balanced_sampler {
+public:
+    class_balanced_sampler(std::span<const std::size_t> labels, std::size_t classes, std::uint64_t seed)
+        : by_class_(classes), order_(labels.size()), draws_(mix_keys(seed, 0xba1a)) {
+        for (std::size_t i = 0; i < labels.size(); ++i) {
+            if (labels[i] >= classes)
+                throw usage_error("class_balanced_sampler: sample " + std::to_string(i) + " has class " +
+                                  std::to_string(labels[i]) + ", expected a class below " +
+                                  std::to_string(classes));
+            by_class_[labels[i]].push_back(i);
+        }
+        for (std::size_t c = 0; c < classes; ++c)
+            if (by_class_[c].empty())
+                throw usage_error("class_balanced_sampler: class " + std::to_string(c) +
+                                  " has no samples to draw");
+    }
+    // From a data set's class-index targets (width 1).
+    template <class T>
+    class_balanced_sampler(const dataset<T>& d, std::size_t classes, std::uint64_t seed)
+        : class_balanced_sampler(labels_of(d), classes, seed) {}
+
+    std::span<const std::size_t> next_epoch() {
+        for (auto& i : order_) {
+            const auto& members = by_class_[draws_.below(by_class_.size())];
+            i = members[draws_.below(members.size())];
+        }
+        return order_;
+    }
+    std::span<const std::size_t> order() const noexcept { return order_; }
+    std::array<std::uint64_t, 4> position() const noexcept { return draws_.position(); }
+    void set_position(std::span<const std::size_t> order, const std::array<std::uint64_t, 4>& position) {
+        if (order.size() != order_.size())
+            throw usage_error("class_balanced_sampler: the saved order has " + std::to_string(order.size()) +
+                              " indices for " + std::to_string(order_.size()) + " samples");
+        order_.assign(order.begin(), order.end());
+        draws_.set_position(position);
+    }
+
+private:
+    template <class T>
+    static std::vector<std::size_t> labels_of(const dataset<T>& d) {
+        if (d.target_width() != 1)
+            throw usage_error("class_balanced_sampler: needs class-index targets (width 1), found width " +
+                              std::to_string(d.target_width()));
+        std::vector<std::size_t> labels(d.size());
+        for (std::size_t i = 0; i < d.size(); ++i) {
+            const double v = static_cast<double>(d.y.data()[i]);
+            if (!(v >= 0) || v != static_cast<double>(static_cast<std::size_t>(v)))
+                throw usage_error("class_balanced_sampler: sample " + std::to_string(i) + " has label " +
+                                  std::to_string(v) + ", expected a class index");
+            labels[i] = static_cast<std::size_t>(v);
+        }
+        return labels;
+    }
+
+    std::vector<std::vector<std::size_t>> by_class_;
+    std::vector<std::size_t> order_;
+    rng draws_;
+};
+
 // Every sample once per epoch in storage order (evaluation, or data that is
 // already shuffled).
 class in_order_sampler {

@@ -34,7 +34,11 @@ struct predictions {
     std::size_t classes() const noexcept { return width == 1 ? 2 : width; }
     std::size_t label(std::size_t i) const {
         const T* t = targets.data() + i * target_width;
-        if (target_width == 1) return static_cast<std::size_t>(std::max(0.0, static_cast<double>(*t)));
+        if (target_width == 1) {
+            const double v =
+                static_cast<double>(*t);  // NaN, negative and huge values become an out-of-range class
+            return v >= 0 && v < 1e15 ? static_cast<std::size_t>(v) : std::size_t(1e15);
+        }
         return static_cast<std::size_t>(std::max_element(t, t + target_width) - t);
     }
     std::size_t predicted(std::size_t i) const {
@@ -143,6 +147,9 @@ double top_k_accuracy(const predictions<T>& p, std::size_t k) {
     for (std::size_t i = 0; i < p.count; ++i) {
         const T* o = p.outputs.data() + i * p.width;
         const std::size_t truth = p.label(i);
+        if (truth >= p.width)
+            throw usage_error("top_k_accuracy: sample " + std::to_string(i) + " has no class among the " +
+                              std::to_string(p.width) + " outputs");
         std::size_t above = 0;
         for (std::size_t c = 0; c < p.width; ++c) above += o[c] > o[truth] || (o[c] == o[truth] && c > truth);
         hits += above < k;

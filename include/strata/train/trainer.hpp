@@ -139,7 +139,11 @@ namespace detail {
 // or 0/1 for one sigmoid output), the largest entry's position for one-hot rows.
 template <class T>
 std::size_t class_of(const T* y, std::size_t width) {
-    if (width == 1) return static_cast<std::size_t>(std::max(0.0, static_cast<double>(*y)));
+    if (width == 1) {
+        const double v =
+            static_cast<double>(*y);  // NaN, negative and huge values: an out-of-range class, not UB
+        return v >= 0 && v < 1e15 ? static_cast<std::size_t>(v) : std::size_t(1e15);
+    }
     return static_cast<std::size_t>(std::max_element(y, y + width) - y);
 }
 

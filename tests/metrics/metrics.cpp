@@ -125,6 +125,12 @@ TEST_CASE("metrics reject what they cannot measure") {
     const pass multi{reference("multi_scores"), reference("multi_labels")};
     CHECK_THROWS_WITH_AS(st::metrics::roc_auc(multi.view()), doctest::Contains("needs one output"),
                          st::usage_error);
+    pass bad_label = multi;
+    bad_label.targets(3) = 9;  // 7 outputs: no class 9
+    CHECK_THROWS_WITH_AS(st::metrics::top_k_accuracy(bad_label.view(), 2),
+                         doctest::Contains("sample 3 has no class"), st::usage_error);
+    bad_label.targets(3) = -1;
+    CHECK_THROWS_AS(st::metrics::confusion_matrix::of(bad_label.view()), st::usage_error);
 }
 
 TEST_CASE("fit reports metric policies per epoch for training and validation; evaluate returns them") {

@@ -44,6 +44,12 @@ inline const CLI::Validator positive_whole(
     },
     "N>0");
 
+inline std::string number_text(double v) {
+    std::ostringstream s;
+    s << v;
+    return s.str();
+}
+
 // A finite number above (strictly or not) a lower bound.
 inline CLI::Validator real_above(double bound, bool strict) {
     return CLI::Validator(
@@ -56,7 +62,7 @@ inline CLI::Validator real_above(double bound, bool strict) {
             expected << "expects a number " << (strict ? "> " : ">= ") << bound << ", got '" << text << "'";
             return expected.str();
         },
-        strict ? "X>0" : "X>=0");
+        std::string(strict ? "X>" : "X>=") + number_text(bound));
 }
 
 // The flags every training example takes.

@@ -34,6 +34,19 @@ struct dataset {
     }
 };
 
+// The class of a target row: the value itself for width 1 (class indices,
+// or 0/1 for one sigmoid output), the largest entry's position for one-hot
+// rows. NaN, negative and huge values give an out-of-range class (for the
+// caller's range check), never undefined behaviour.
+template <class T>
+std::size_t class_index(const T* row, std::size_t width) {
+    if (width == 1) {
+        const double v = static_cast<double>(*row);
+        return v >= 0 && v < 1e15 ? static_cast<std::size_t>(v) : std::size_t(1e15);
+    }
+    return static_cast<std::size_t>(std::max_element(row, row + width) - row);
+}
+
 // The first n samples, copied.
 template <class T>
 dataset<T> take(const dataset<T>& d, std::size_t n) {

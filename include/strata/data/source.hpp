@@ -86,7 +86,7 @@ public:
     // From a data set's class-index targets (width 1).
     template <class T>
     class_balanced_sampler(const dataset<T>& d, std::size_t classes, std::uint64_t seed)
-        : class_balanced_sampler(labels_of(d), classes, seed) {}
+        : class_balanced_sampler(labels_of(d, classes), classes, seed) {}
 
     std::span<const std::size_t> next_epoch() {
         for (auto& i : order_) {
@@ -106,19 +106,12 @@ public:
     }
 
 private:
+    // class_counts checks every label (width 1, integers in range) first.
     template <class T>
-    static std::vector<std::size_t> labels_of(const dataset<T>& d) {
-        if (d.target_width() != 1)
-            throw usage_error("class_balanced_sampler: needs class-index targets (width 1), found width " +
-                              std::to_string(d.target_width()));
+    static std::vector<std::size_t> labels_of(const dataset<T>& d, std::size_t classes) {
+        class_counts(d, classes);
         std::vector<std::size_t> labels(d.size());
-        for (std::size_t i = 0; i < d.size(); ++i) {
-            const double v = static_cast<double>(d.y.data()[i]);
-            if (!(v >= 0) || v != static_cast<double>(static_cast<std::size_t>(v)))
-                throw usage_error("class_balanced_sampler: sample " + std::to_string(i) + " has label " +
-                                  std::to_string(v) + ", expected a class index");
-            labels[i] = static_cast<std::size_t>(v);
-        }
+        for (std::size_t i = 0; i < d.size(); ++i) labels[i] = class_index(d.y.data() + i, 1);
         return labels;
     }
 

@@ -12,6 +12,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <zlib.h>
@@ -39,9 +40,11 @@ public:
         out_.append(bytes.data(), bytes.size());
     }
 
-    // The archive's bytes: the members, then the central directory.
-    std::string finish() const {
-        std::string out = out_;
+    // The archive's bytes: the members, then the central directory. The
+    // writer hands its buffer over, so it is spent afterwards.
+    std::string finish() {
+        std::string out = std::move(out_);
+        out_.clear();
         const std::size_t directory = out.size();
         for (const auto& e : entries_) {
             put32(out, 0x02014b50);
@@ -64,6 +67,7 @@ public:
         put32(out, static_cast<std::uint32_t>(directory_size));
         put32(out, static_cast<std::uint32_t>(directory));
         put16(out, 0);  // comment
+        entries_.clear();
         return out;
     }
 

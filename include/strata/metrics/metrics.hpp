@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "../core/error.hpp"
+#include "../data/dataset.hpp"
 
 namespace strata::metrics {
 
@@ -33,13 +34,7 @@ struct predictions {
 
     std::size_t classes() const noexcept { return width == 1 ? 2 : width; }
     std::size_t label(std::size_t i) const {
-        const T* t = targets.data() + i * target_width;
-        if (target_width == 1) {
-            const double v =
-                static_cast<double>(*t);  // NaN, negative and huge values become an out-of-range class
-            return v >= 0 && v < 1e15 ? static_cast<std::size_t>(v) : std::size_t(1e15);
-        }
-        return static_cast<std::size_t>(std::max_element(t, t + target_width) - t);
+        return data::class_index(targets.data() + i * target_width, target_width);
     }
     std::size_t predicted(std::size_t i) const {
         const T* o = outputs.data() + i * width;
@@ -286,31 +281,41 @@ struct top_k {
     }
 };
 enum class average { macro, weighted };
+
+namespace detail {
+// One averaged score of a pass, and its name: "<score>_macro" or "<score>_weighted".
+template <class T>
+averages averaged(const predictions<T>& p, average a) {
+    const auto m = confusion_matrix::of(p);
+    return a == average::macro ? m.macro() : m.weighted();
+}
+inline std::string averaged_name(const char* score, average a) {
+    return std::string(score) + (a == average::macro ? "_macro" : "_weighted");
+}
+}  // namespace detail
+
 struct precision {
     metrics::average average = average::macro;
-    std::string name() const { return average == average::macro ? "precision_macro" : "precision_weighted"; }
+    std::string name() const { return detail::averaged_name("precision", average); }
     template <class T>
     double operator()(const predictions<T>& p) const {
-        const auto m = confusion_matrix::of(p);
-        return (average == average::macro ? m.macro() : m.weighted()).precision;
+        return detail::averaged(p, average).precision;
     }
 };
 struct recall {
     metrics::average average = average::macro;
-    std::string name() const { return average == average::macro ? "recall_macro" : "recall_weighted"; }
+    std::string name() const { return detail::averaged_name("recall", average); }
     template <class T>
     double operator()(const predictions<T>& p) const {
-        const auto m = confusion_matrix::of(p);
-        return (average == average::macro ? m.macro() : m.weighted()).recall;
+        return detail::averaged(p, average).recall;
     }
 };
 struct f1 {
     metrics::average average = average::macro;
-    std::string name() const { return average == average::macro ? "f1_macro" : "f1_weighted"; }
+    std::string name() const { return detail::averaged_name("f1", average); }
     template <class T>
     double operator()(const predictions<T>& p) const {
-        const auto m = confusion_matrix::of(p);
-        return (average == average::macro ? m.macro() : m.weighted()).f1;
+        return detail::averaged(p, average).f1;
     }
 };
 struct auc {

@@ -145,17 +145,21 @@ concept callback_for = requires(C& c, State& s) {
 
 namespace detail {
 
-// A monitored quantity must be measured, or the callback would watch NaN forever.
-template <class State>
-void check_monitor(metric m, const State& s, const char* who) {
+// A monitored quantity must be measured, or its watcher (a callback, a
+// schedule) would watch NaN forever.
+inline void check_monitor(metric m, bool has_validation, bool measures_accuracy, const std::string& who) {
     const bool validation = m == metric::val_loss || m == metric::val_accuracy;
     const bool accuracy = m == metric::accuracy || m == metric::val_accuracy;
-    if (validation && !s.has_validation())
-        throw usage_error(std::string(who) + " monitors " + std::string(metric_name(m)) +
+    if (validation && !has_validation)
+        throw usage_error(who + " monitors " + std::string(metric_name(m)) +
                           ", which needs validation{data} in fit");
-    if (accuracy && !s.measures_accuracy())
-        throw usage_error(std::string(who) + " monitors " + std::string(metric_name(m)) +
+    if (accuracy && !measures_accuracy)
+        throw usage_error(who + " monitors " + std::string(metric_name(m)) +
                           ", which this loss does not measure");
+}
+template <class State>
+void check_monitor(metric m, const State& s, const std::string& who) {
+    check_monitor(m, s.has_validation(), s.measures_accuracy(), who);
 }
 
 // Shortest text that reads back to the same double.
@@ -189,6 +193,13 @@ enum class monitor_mode {
     min,
     max,
 };
+
+namespace detail {
+// Whether smaller values of the monitored quantity are better.
+constexpr bool minimizes(monitor_mode mode, metric monitor) noexcept {
+    return mode == monitor_mode::min || (mode == monitor_mode::automatic && lower_is_better(monitor));
+}
+}  // namespace detail
 
 // Keras' EarlyStopping, with its parameter names and semantics: training
 // stops once the monitored value has not improved by more than min_delta for
@@ -269,9 +280,7 @@ struct early_stopping {
     } tracked{};
 
 private:
-    bool minimizes() const noexcept {
-        return mode == monitor_mode::min || (mode == monitor_mode::automatic && lower_is_better(monitor));
-    }
+    bool minimizes() const noexcept { return detail::minimizes(mode, monitor); }
     bool improves(double value, double reference) const noexcept {
         const double delta = std::abs(min_delta);
         return minimizes() ? value + delta < reference : value - delta > reference;

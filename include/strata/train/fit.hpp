@@ -354,15 +354,9 @@ history fit_checked(basic_sequential<T, Input, Layers...>& net, const data::data
         }(),
         ...);
     if (cfg.batch == 0) throw usage_error("fit: batch_size must be at least 1");
-    if (cfg.schedule_monitor) {
-        const metric m = *cfg.schedule_monitor;
-        if ((m == metric::val_loss || m == metric::val_accuracy) && !cfg.validation_data)
-            throw usage_error("fit: the schedule monitors " + std::string(metric_name(m)) +
-                              ", which needs validation{data}");
-        if ((m == metric::accuracy || m == metric::val_accuracy) && !Loss::has_accuracy)
-            throw usage_error("fit: the schedule monitors " + std::string(metric_name(m)) +
-                              ", which this loss does not measure");
-    }
+    if (cfg.schedule_monitor)
+        detail::check_monitor(*cfg.schedule_monitor, cfg.validation_data != nullptr, Loss::has_accuracy,
+                              "fit: the schedule");
     detail::check_weight_penalties(net);
     if constexpr (requires { opt.clip; }) optim::clip_gradients<T>(opt.clip, {});  // rejects bad settings now
 

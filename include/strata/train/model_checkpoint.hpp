@@ -105,7 +105,7 @@ struct model_checkpoint {
         epoch_record probe;
         probe.epoch = 1;
         detail::format_checkpoint_path(path, probe);  // a bad field fails now, not after an epoch
-        best_ = (lower() ? 1 : -1) * std::numeric_limits<double>::infinity();
+        best_ = (detail::minimizes(mode, monitor) ? 1 : -1) * std::numeric_limits<double>::infinity();
     }
 
     template <class State>
@@ -113,7 +113,7 @@ struct model_checkpoint {
         const epoch_record& r = s.logs();
         if (save_best_only) {
             const double current = r.value(monitor);
-            if (!(lower() ? current < best_ : current > best_)) return;
+            if (!(detail::minimizes(mode, monitor) ? current < best_ : current > best_)) return;
             best_ = current;
         }
         last_saved_ = detail::format_checkpoint_path(path, r);
@@ -122,10 +122,6 @@ struct model_checkpoint {
 
     // The folder of the last checkpoint written; empty before the first.
     const std::filesystem::path& last_saved() const noexcept { return last_saved_; }
-
-    bool lower() const noexcept {
-        return mode == monitor_mode::min || (mode == monitor_mode::automatic && lower_is_better(monitor));
-    }
 
     // Kept during training (public only so the options above can be designated).
     double best_ = 0;

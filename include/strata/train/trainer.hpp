@@ -135,18 +135,6 @@ private:
 
 namespace detail {
 
-// The class of a target row: the value itself for width 1 (class indices,
-// or 0/1 for one sigmoid output), the largest entry's position for one-hot rows.
-template <class T>
-std::size_t class_of(const T* y, std::size_t width) {
-    if (width == 1) {
-        const double v =
-            static_cast<double>(*y);  // NaN, negative and huge values: an out-of-range class, not UB
-        return v >= 0 && v < 1e15 ? static_cast<std::size_t>(v) : std::size_t(1e15);
-    }
-    return static_cast<std::size_t>(std::max_element(y, y + width) - y);
-}
-
 // Each sample's weight: its class's weight times its own (either may be absent).
 template <class T, class SampleIndex>
 void sample_weights_of(const T* y, std::size_t width, std::size_t count, std::span<const double> class_weight,
@@ -155,7 +143,7 @@ void sample_weights_of(const T* y, std::size_t width, std::size_t count, std::sp
         double w = 1;
         if (!sample_weight.empty()) w *= sample_weight[index_of(k)];
         if (!class_weight.empty()) {
-            const std::size_t c = class_of(y + k * width, width);
+            const std::size_t c = data::class_index(y + k * width, width);
             if (c >= class_weight.size())
                 throw usage_error("class_weights: sample " + std::to_string(index_of(k)) + " has class " +
                                   std::to_string(c) + " but weights were given for " +

@@ -12,7 +12,8 @@ packages=(
   doctest-dev libbenchmark-dev libopenblas-dev
   dataset-fashion-mnist libstb-dev
   libcli11-dev nlohmann-json3-dev
-  python3-torch python3-numpy python3-sklearn
+  libspng-dev libturbojpeg0-dev libtiff-dev
+  python3-torch python3-numpy python3-sklearn python3-imblearn python3-pil python3-keras-preprocessing
 )
 packages+=("$@")  # extra packages a caller needs (CI: a second compiler)
 

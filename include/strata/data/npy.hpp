@@ -271,7 +271,10 @@ void decode_npy(std::string_view bytes, const std::string& where,
 inline std::string read_file_bytes(const std::filesystem::path& file, const std::string& where,
                                    std::uintmax_t max_size) {
     std::error_code ec;
-    if (!std::filesystem::is_regular_file(file, ec)) throw data_error(where + "file not found");
+    const auto status = std::filesystem::status(file, ec);
+    if (ec || !std::filesystem::exists(status)) throw data_error(where + "file not found" + (ec ? ": " + ec.message() : ""));
+    // A FIFO or device could block or never end.
+    if (!std::filesystem::is_regular_file(status)) throw data_error(where + "not a regular file");
     const auto size = std::filesystem::file_size(file, ec);
     if (ec) throw data_error(where + "cannot read the file size: " + ec.message());
     if (size > max_size)

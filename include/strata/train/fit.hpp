@@ -49,12 +49,17 @@ struct fit_config : train_settings<T> {
     std::size_t epoch_count = 1;
     std::size_t batch = 32;
     const data::dataset<T>* validation_data = nullptr;
+    std::optional<std::size_t> balanced_classes;
 
     void apply(epochs e) { epoch_count = e.value; }
     void apply(batch_size b) { batch = b.value; }
     void apply(seed s) { this->seed_value = s.value; }
     void apply(threads t) { this->thread_count = t; }
     void apply(const validation<T>& v) { validation_data = &v.data; }
+    void apply(class_balanced_sampling b) {
+        if (b.classes == 0) throw usage_error("fit: class_balanced_sampling needs at least one class");
+        balanced_classes = b.classes;
+    }
     void apply(const class_weights& w) { this->class_weight = w.weights; }
     template <class M>
     requires metrics::metric_policy<M, T>
@@ -127,6 +132,8 @@ constexpr bool each_setting_once() {
                   "fit: two augment::pipeline options; put every augmentation in one pipeline");
     static_assert(count(std::is_same_v<Options, class_weights>...) <= 1, "fit: class_weights is given twice");
     static_assert(count(is_resume_v<Options>...) <= 1, "fit: resume_from is given twice");
+    static_assert(count(std::is_same_v<Options, class_balanced_sampling>...) <= 1,
+                  "fit: class_balanced_sampling is given twice");
     static_assert(count(std::is_same_v<Options, sample_weights>...) <= 1,
                   "fit: sample_weights is given twice");
     static_assert(count(is_weight_penalty_v<Options>...) <= 1,
@@ -225,6 +232,51 @@ void check_data_fits(const data::dataset<T>& d, std::size_t target_width, const 
     check_finite_samples(d.x.data(), d.size(), in::size, what);
 }
 
+// A streamed source is checked for its sizes, and for its targets when it
+// can list them (targets()); a dataset fully, samples included.
+template <class Net, class Source, class Loss>
+void check_source_fits(const Source& train, std::size_t target_width, const Loss& loss, const char* what) {
+    using in = typename Net::in_shape;
+    constexpr std::size_t out = Net::out_shape::size;
+    if constexpr (requires { train.x; train.y; }) {
+        check_data_fits<Net>(train, target_width, what);
+        loss.check_targets(train.y.data(), train.size(), out);
+    } else {
+        if (train.size() == 0) throw usage_error(std::string(what) + ": the data source is empty");
+        if (train.sample_size() != in::size)
+            throw usage_error(std::string(what) + ": the network takes samples of " + std::to_string(in::size) +
+                              " values " + in::to_string() + ", but the data source's samples have " +
+                              std::to_string(train.sample_size()));
+        if (train.target_width() != target_width)
+            throw usage_error(std::string(what) + ": the loss expects " + std::to_string(target_width) +
+                              " target value(s) per sample, but the data source has " +
+                              std::to_string(train.target_width()));
+        if constexpr (requires { train.targets(); }) loss.check_targets(train.targets().data(), train.size(), out);
+    }
+}
+
+// Class indices of a source's targets (width 1), for class-balanced sampling.
+template <class T, class Source>
+std::vector<std::size_t> class_labels_of(const Source& train, std::size_t classes) {
+    if (train.target_width() != 1)
+        throw usage_error("fit: class_balanced_sampling needs class-index targets (width 1), found width " +
+                          std::to_string(train.target_width()));
+    const T* targets = nullptr;
+    if constexpr (requires { train.y; })
+        targets = train.y.data();
+    else
+        targets = train.targets().data();
+    std::vector<std::size_t> labels(train.size());
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+        labels[i] = data::class_index(targets + i, 1);
+        if (labels[i] >= classes)
+            throw usage_error("fit: class_balanced_sampling{" + std::to_string(classes) + "}: sample " +
+                              std::to_string(i) + " has class " + std::to_string(labels[i]) +
+                              ", expected a class below " + std::to_string(classes));
+    }
+    return labels;
+}
+
 }  // namespace detail
 
 // Loss, accuracy and metrics of the network over a data set, in inference
@@ -298,9 +350,9 @@ xt::xtensor<T, 2> predict(const basic_sequential<T, Input, Layers...>& net, cons
 }
 
 namespace detail {
-template <class T, class Input, class... Layers, class Loss, class Optimizer, class... Options>
-history fit_checked(basic_sequential<T, Input, Layers...>& net, const data::dataset<T>& train,
-                    const Loss& loss, const Optimizer& opt, const Options&... options);
+template <class T, class Input, class... Layers, class Source, class Loss, class Optimizer, class... Options>
+history fit_checked(basic_sequential<T, Input, Layers...>& net, const Source& train, const Loss& loss,
+                    const Optimizer& opt, const Options&... options);
 }  // namespace detail
 
 // Trains net on train with mini-batches, in place. Options: epochs{n},
@@ -318,8 +370,9 @@ history fit_checked(basic_sequential<T, Input, Layers...>& net, const data::data
 // Reported losses include the penalties. A non-finite loss, gradient or
 // weight stops training before the step that would apply it, so the network
 // keeps its last finite weights; history.stop_reason says so.
-template <class T, class Input, class... Layers, class Loss, class Optimizer, class... Options>
-history fit(basic_sequential<T, Input, Layers...>& net, const data::dataset<T>& train, const Loss& loss,
+template <class T, class Input, class... Layers, class Source, class Loss, class Optimizer, class... Options>
+    requires data::source<Source, T>
+history fit(basic_sequential<T, Input, Layers...>& net, const Source& train, const Loss& loss,
             const Optimizer& opt, const Options&... options) {
     using Net = basic_sequential<T, Input, Layers...>;
     // Each check names what is missing; the training loop is only compiled
@@ -329,8 +382,8 @@ history fit(basic_sequential<T, Input, Layers...>& net, const data::dataset<T>& 
     static_assert(detail::check_optimizer<Optimizer, T>());
     static_assert((detail::fit_option<Net, Options> && ...),
                   "fit: options are epochs{n}, batch_size{n}, seed{s}, threads{n}, validation{data}, "
-                  "class_weights{...}, sample_weights{...}, metric policies from strata::metrics, "
-                  "weight_penalty{regularizer}, a learning-rate schedule from strata::schedule, an "
+                  "class_weights{...}, sample_weights{...}, class_balanced_sampling{classes}, metric policies "
+                  "from strata::metrics, weight_penalty{regularizer}, a learning-rate schedule from strata::schedule, an "
                   "augment::pipeline, and callbacks: types with at least one of on_train_begin, "
                   "on_epoch_begin, on_batch_end, on_epoch_end or on_train_end taking the training state");
     static_assert(detail::each_setting_once<Options...>());
@@ -343,9 +396,9 @@ history fit(basic_sequential<T, Input, Layers...>& net, const data::dataset<T>& 
 }
 
 namespace detail {
-template <class T, class Input, class... Layers, class Loss, class Optimizer, class... Options>
-history fit_checked(basic_sequential<T, Input, Layers...>& net, const data::dataset<T>& train,
-                    const Loss& loss, const Optimizer& opt, const Options&... options) {
+template <class T, class Input, class... Layers, class Source, class Loss, class Optimizer, class... Options>
+history fit_checked(basic_sequential<T, Input, Layers...>& net, const Source& train, const Loss& loss,
+                    const Optimizer& opt, const Options&... options) {
     using Net = basic_sequential<T, Input, Layers...>;
     detail::fit_config<T> cfg;
     (
@@ -362,8 +415,7 @@ history fit_checked(basic_sequential<T, Input, Layers...>& net, const data::data
 
     constexpr std::size_t out = Net::out_shape::size;
     const std::size_t tw = loss.target_width(out);
-    detail::check_data_fits<Net>(train, tw, "fit");
-    loss.check_targets(train.y.data(), train.size(), out);
+    detail::check_source_fits<Net>(train, tw, loss, "fit");
     if (cfg.validation_data) {
         detail::check_data_fits<Net>(*cfg.validation_data, tw, "fit (validation data)");
         loss.check_targets(cfg.validation_data->y.data(), cfg.validation_data->size(), out);
@@ -373,19 +425,27 @@ history fit_checked(basic_sequential<T, Input, Layers...>& net, const data::data
     const data::dataset<T>* validation_data = cfg.validation_data;
     const std::uint64_t shuffle_seed = cfg.seed_value;
     trainer<Net, Loss, Optimizer> t(net, loss, opt, std::move(static_cast<train_settings<T>&>(cfg)));
+    auto run = [&](auto& sampler) {
+        resume_point start;
+        (
+            [&] {
+                if constexpr (requires { typename Options::resume_tag; }) start = options.restore(t, sampler);
+            }(),
+            ...);
+        auto callbacks = std::tuple_cat(detail::as_callbacks<Net>(options)...);
+        return std::apply(
+            [&](auto&... c) {
+                return t.run_from(std::move(start), train, sampler, epoch_count, batch, validation_data, c...);
+            },
+            callbacks);
+    };
+    if (cfg.balanced_classes) {
+        data::class_balanced_sampler sampler(detail::class_labels_of<T>(train, *cfg.balanced_classes),
+                                             *cfg.balanced_classes, shuffle_seed);
+        return run(sampler);
+    }
     data::shuffle_sampler sampler(train.size(), shuffle_seed);
-    resume_point start;
-    (
-        [&] {
-            if constexpr (requires { typename Options::resume_tag; }) start = options.restore(t, sampler);
-        }(),
-        ...);
-    auto callbacks = std::tuple_cat(detail::as_callbacks<Net>(options)...);
-    return std::apply(
-        [&](auto&... c) {
-            return t.run_from(std::move(start), train, sampler, epoch_count, batch, validation_data, c...);
-        },
-        callbacks);
+    return run(sampler);
 }
 
 }  // namespace detail

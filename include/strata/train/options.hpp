@@ -35,6 +35,14 @@ struct validation {
 template <class T>
 validation(const data::dataset<T>&) -> validation<T>;
 
+// Draw each epoch's samples class-balanced (data::class_balanced_sampler:
+// a class uniformly, then one of its samples) instead of shuffling: the
+// rare classes are seen as often as the common ones. Targets are class
+// indices below `classes`.
+struct class_balanced_sampling {
+    std::size_t classes = 0;
+};
+
 // Keras' class_weight: in the training loss, a sample of class c counts
 // weights[c] times (validation and test losses stay unweighted unless given
 // to evaluate). The reduction is Keras': sum(w_i loss_i) / batch size.

@@ -14,6 +14,7 @@
 #include "data/idx.hpp"
 #include "data/npy.hpp"
 #include "data/source.hpp"
+#include "data/split.hpp"
 #include "init/initializers.hpp"
 #include "layers/activation.hpp"
 #include "layers/avg_pool.hpp"
@@ -52,3 +53,4 @@
 #include "train/fit.hpp"
 #include "train/model_checkpoint.hpp"
 #include "train/trainer.hpp"
+#include "train/tune.hpp"

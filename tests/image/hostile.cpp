@@ -10,9 +10,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -32,7 +32,8 @@ using st::testing::write_raw;
 
 st::image::image8 gradient(std::size_t w, std::size_t h, std::size_t c) {
     st::image::image8 img{w, h, c, std::vector<std::uint8_t>(w * h * c)};
-    for (std::size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<std::uint8_t>(i * 7 % 251);
+    for (std::size_t i = 0; i < img.pixels.size(); ++i)
+        img.pixels[i] = static_cast<std::uint8_t>(i * 7 % 251);
     return img;
 }
 
@@ -133,7 +134,8 @@ TEST_CASE("bad image files give a data_error naming the file, or are skipped and
         bytes huge = png;
         for (int k = 0; k < 2; ++k) {
             const std::uint32_t v = 100000;
-            for (int b = 0; b < 4; ++b) huge.at(16 + 4 * k + b) = static_cast<std::uint8_t>(v >> (24 - 8 * b));
+            for (int b = 0; b < 4; ++b)
+                huge.at(16 + 4 * k + b) = static_cast<std::uint8_t>(v >> (24 - 8 * b));
         }
         f.check_rejected(f.bad("bomb.png", huge), "max_pixels");
     }
@@ -141,7 +143,8 @@ TEST_CASE("bad image files give a data_error naming the file, or are skipped and
         folder f;
         bytes bmp{'B', 'M'};
         bmp.resize(54, 0);
-        bmp[10] = 54, bmp[14] = 40, bmp[18] = 0xff, bmp[19] = 0xff, bmp[20] = 0xff, bmp[21] = 0x7f;  // width 2^31-1
+        bmp[10] = 54, bmp[14] = 40, bmp[18] = 0xff, bmp[19] = 0xff, bmp[20] = 0xff,
+        bmp[21] = 0x7f;  // width 2^31-1
         bmp[22] = 2, bmp[26] = 1, bmp[28] = 24;
         f.check_rejected(f.bad("wide.bmp", bmp), "max_pixels");
     }
@@ -204,7 +207,8 @@ TEST_CASE("binary and plain PPM/PGM files, any maxval") {
     CHECK(st::image::read(dir.path / "p2.pgm").pixels == std::vector<std::uint8_t>{0, 255, 119, 136});
     const std::string over = "P2 1 1 15\n16\n";
     write_raw(dir.path / "over.pgm", bytes(over.begin(), over.end()));
-    CHECK_THROWS_WITH_AS(st::image::read(dir.path / "over.pgm"), doctest::Contains("exceeds maxval"), st::data_error);
+    CHECK_THROWS_WITH_AS(st::image::read(dir.path / "over.pgm"), doctest::Contains("exceeds maxval"),
+                         st::data_error);
 }
 
 TEST_CASE("symlink loops are caught with follow_links, and links are not followed without it") {
@@ -250,7 +254,7 @@ TEST_CASE("class lists, splits and options are checked") {
     o.height = 0;
     CHECK_THROWS_AS(st::data::load_image_folder(f.dir.path, o), st::usage_error);
     o = small();
-    o.subset = st::data::subset::training;
+    o.subset = st::data::split_subset::training;
     CHECK_THROWS_WITH_AS(st::data::load_image_folder(f.dir.path, o), doctest::Contains("validation_split"),
                          st::usage_error);
     CHECK_THROWS_WITH_AS(st::data::load_image_folder(f.dir.path / "nowhere", small()),
@@ -262,15 +266,16 @@ TEST_CASE("the seeded split partitions the files and depends on the seed") {
     for (int c = 0; c < 3; ++c) {
         fs::create_directories(dir.path / std::to_string(c));
         for (int i = 0; i < 10; ++i)
-            st::image::write_png(dir.path / std::to_string(c) / (std::to_string(i) + ".png"), gradient(4, 4, 1));
+            st::image::write_png(dir.path / std::to_string(c) / (std::to_string(i) + ".png"),
+                                 gradient(4, 4, 1));
     }
     auto o = small();
     o.validation_split = 0.2;
     o.split = st::data::split_rule::seeded;
     o.seed = 5;
-    o.subset = st::data::subset::training;
+    o.subset = st::data::split_subset::training;
     const auto train = st::data::list_image_folder(dir.path, o);
-    o.subset = st::data::subset::validation;
+    o.subset = st::data::split_subset::validation;
     const auto valid = st::data::list_image_folder(dir.path, o);
     CHECK(train.files.size() == 24);
     CHECK(valid.files.size() == 6);
@@ -287,7 +292,8 @@ TEST_CASE("16-bit PNGs keep their high byte") {
     const std::size_t w = 5, h = 3;
     // spng takes 16-bit samples in host (little-endian) order.
     std::vector<std::uint8_t> samples(w * h * 2);
-    for (std::size_t i = 0; i < w * h; ++i) samples[2 * i] = 0xff, samples[2 * i + 1] = static_cast<std::uint8_t>(i * 17);
+    for (std::size_t i = 0; i < w * h; ++i)
+        samples[2 * i] = 0xff, samples[2 * i + 1] = static_cast<std::uint8_t>(i * 17);
     spng_ctx* ctx = spng_ctx_new(SPNG_CTX_ENCODER);
     spng_set_option(ctx, SPNG_ENCODE_TO_BUFFER, 1);
     spng_ihdr ihdr{};

@@ -64,7 +64,8 @@ st::data::image_folder_options options_for(const config& c) {
                                         : st::image::interpolation::area;
     if (c.subset != "all") {
         o.validation_split = 0.3;
-        o.subset = c.subset == "training" ? st::data::subset::training : st::data::subset::validation;
+        o.subset =
+            c.subset == "training" ? st::data::split_subset::training : st::data::split_subset::validation;
     }
     o.divide_by = 1.0f;  // Keras' raw 0-255
     return o;
@@ -95,7 +96,8 @@ TEST_CASE("image folders load as keras_preprocessing's flow_from_directory does"
         }
         REQUIRE(loaded.files.size() == expected.size());
         REQUIRE(loaded.files.size() == c.count);
-        if (c.folder != "formats") CHECK(loaded.class_names == std::vector<std::string>{"cat", "dog", "zebra"});
+        if (c.folder != "formats")
+            CHECK(loaded.class_names == std::vector<std::string>{"cat", "dog", "zebra"});
         for (std::size_t i = 0; i < expected.size(); ++i) {
             CHECK(fs::relative(loaded.files[i], root).string() == expected[i].second);
             CHECK(loaded.data.y(i, 0) == static_cast<float>(expected[i].first));
@@ -104,7 +106,8 @@ TEST_CASE("image folders load as keras_preprocessing's flow_from_directory does"
         // a mean difference of at most 1/255 with bilinear).
         std::vector<std::size_t> shape;
         const auto x = read_npy(reference_dir() / ("x" + std::to_string(c.index) + ".npy"), shape);
-        REQUIRE(shape == std::vector<std::size_t>(loaded.data.x.shape().begin(), loaded.data.x.shape().end()));
+        REQUIRE(shape ==
+                std::vector<std::size_t>(loaded.data.x.shape().begin(), loaded.data.x.shape().end()));
         double total = 0, worst = 0;
         std::string worst_file;
         const std::size_t sample = loaded.data.sample_size();

@@ -10,12 +10,12 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <cmath>
-#include <cstdio>
 #include <array>
 #include <cctype>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <numeric>
 #include <optional>
@@ -34,7 +34,7 @@
 
 namespace strata::data {
 
-enum class subset { all, training, validation };
+enum class split_subset { all, training, validation };
 
 // per_class: Keras' flow_from_directory (the first validation_split of each
 // class's sorted files is the validation subset). seeded: the
@@ -49,9 +49,9 @@ struct image_folder_options {
     std::size_t height = 0, width = 0;  // every image is resized to this (Keras' target_size)
     image::color_mode color = image::color_mode::rgb;
     image::interpolation resize = image::interpolation::nearest;  // Keras' default
-    std::vector<std::string> classes;  // empty: every sub-folder, in sorted order
+    std::vector<std::string> classes;                             // empty: every sub-folder, in sorted order
     double validation_split = 0.0;
-    data::subset subset = subset::all;
+    split_subset subset = split_subset::all;
     split_rule split = split_rule::per_class;
     std::uint64_t seed = 0;  // split_rule::seeded only
     bool follow_links = false;
@@ -92,7 +92,7 @@ struct folder_walk {
 
     // Folders on the current path, by device and inode, to catch symlink loops.
     void walk(const std::filesystem::path& dir, std::vector<std::pair<dev_t, ino_t>>& ancestors) {
-        struct stat info{};
+        struct stat info {};
         if (::stat(dir.c_str(), &info) != 0) return problem(dir.string() + ": cannot read the folder");
         const std::pair<dev_t, ino_t> id{info.st_dev, info.st_ino};
         if (std::find(ancestors.begin(), ancestors.end(), id) != ancestors.end())
@@ -129,11 +129,12 @@ struct folder_walk {
 }  // namespace detail
 
 // The files a loader reads, in Keras' order, with the subset applied.
-inline image_listing list_image_folder(const std::filesystem::path& root, const image_folder_options& options) {
+inline image_listing list_image_folder(const std::filesystem::path& root,
+                                       const image_folder_options& options) {
     if (!(options.validation_split >= 0.0 && options.validation_split < 1.0))
         throw usage_error("image folder: validation_split must be in [0, 1), got " +
                           std::to_string(options.validation_split));
-    if (options.subset != subset::all && options.validation_split == 0.0)
+    if (options.subset != split_subset::all && options.validation_split == 0.0)
         throw usage_error("image folder: a training or validation subset needs validation_split > 0");
     std::error_code ec;
     if (!std::filesystem::is_directory(root, ec))
@@ -160,11 +161,11 @@ inline image_listing list_image_folder(const std::filesystem::path& root, const 
         for (const auto& [folder, names] : walker.folders)
             for (const auto& name : names) files.push_back(std::filesystem::path(folder) / name);
         std::size_t first = 0, last = files.size();
-        if (options.split == split_rule::per_class && options.subset != subset::all) {
+        if (options.split == split_rule::per_class && options.subset != split_subset::all) {
             const auto at = [&](double fraction) {
                 return static_cast<std::size_t>(fraction * static_cast<double>(files.size()));
             };
-            if (options.subset == subset::validation)
+            if (options.subset == split_subset::validation)
                 last = at(options.validation_split);
             else
                 first = at(options.validation_split);
@@ -174,14 +175,15 @@ inline image_listing list_image_folder(const std::filesystem::path& root, const 
             out.labels.push_back(c);
         }
     }
-    if (options.split == split_rule::seeded && options.subset != subset::all) {
+    if (options.split == split_rule::seeded && options.subset != split_subset::all) {
         std::vector<std::size_t> order(out.files.size());
         std::iota(order.begin(), order.end(), std::size_t{0});
         rng shuffle(mix_keys(options.seed, 0x5917));
         for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle.below(i)]);
         const std::size_t validation = static_cast<std::size_t>(options.validation_split * order.size());
-        const std::size_t first = options.subset == subset::validation ? order.size() - validation : 0;
-        const std::size_t last = options.subset == subset::validation ? order.size() : order.size() - validation;
+        const std::size_t first = options.subset == split_subset::validation ? order.size() - validation : 0;
+        const std::size_t last =
+            options.subset == split_subset::validation ? order.size() : order.size() - validation;
         image_listing picked{{}, {}, out.class_names, out.problems};
         for (std::size_t i = first; i < last; ++i) {
             picked.files.push_back(out.files[order[i]]);
@@ -225,7 +227,8 @@ struct image_folder {
 };
 
 // Every image of the folder (or of the chosen subset), decoded in parallel.
-inline image_folder load_image_folder(const std::filesystem::path& root, const image_folder_options& options) {
+inline image_folder load_image_folder(const std::filesystem::path& root,
+                                      const image_folder_options& options) {
     detail::check_target_size(options);
     image_listing listing = list_image_folder(root, options);
     const std::size_t n = listing.files.size(), channels = image::channels_of(options.color);
@@ -284,15 +287,15 @@ inline std::size_t write_image_folder(const dataset<float>& d, const std::filesy
                           std::to_string(d.target_width()));
     const auto& shape = d.x.shape();
     if (shape[3] < 1 || shape[3] > 4)
-        throw usage_error("write_image_folder: images must have 1 to 4 channels, found " + std::to_string(shape[3]));
+        throw usage_error("write_image_folder: images must have 1 to 4 channels, found " +
+                          std::to_string(shape[3]));
     const std::size_t sample = d.sample_size();
     for (std::size_t i = 0; i < d.size(); ++i) {
         const std::size_t label = class_index(d.y.data() + i, 1);
-        const std::string folder =
-            label < class_names.size() ? class_names[label] : std::to_string(label);
+        const std::string folder = label < class_names.size() ? class_names[label] : std::to_string(label);
         if (label >= 1e15 || (!class_names.empty() && label >= class_names.size()))
-            throw usage_error("write_image_folder: sample " + std::to_string(i) + " has no class name for label " +
-                              std::to_string(label));
+            throw usage_error("write_image_folder: sample " + std::to_string(i) +
+                              " has no class name for label " + std::to_string(label));
         std::filesystem::create_directories(root / folder);
         image::image8 img{shape[2], shape[1], shape[3], std::vector<std::uint8_t>(sample)};
         const float* x = d.x.data() + i * sample;

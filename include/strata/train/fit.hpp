@@ -238,20 +238,24 @@ template <class Net, class Source, class Loss>
 void check_source_fits(const Source& train, std::size_t target_width, const Loss& loss, const char* what) {
     using in = typename Net::in_shape;
     constexpr std::size_t out = Net::out_shape::size;
-    if constexpr (requires { train.x; train.y; }) {
+    if constexpr (requires {
+                      train.x;
+                      train.y;
+                  }) {
         check_data_fits<Net>(train, target_width, what);
         loss.check_targets(train.y.data(), train.size(), out);
     } else {
         if (train.size() == 0) throw usage_error(std::string(what) + ": the data source is empty");
         if (train.sample_size() != in::size)
-            throw usage_error(std::string(what) + ": the network takes samples of " + std::to_string(in::size) +
-                              " values " + in::to_string() + ", but the data source's samples have " +
-                              std::to_string(train.sample_size()));
+            throw usage_error(std::string(what) + ": the network takes samples of " +
+                              std::to_string(in::size) + " values " + in::to_string() +
+                              ", but the data source's samples have " + std::to_string(train.sample_size()));
         if (train.target_width() != target_width)
             throw usage_error(std::string(what) + ": the loss expects " + std::to_string(target_width) +
                               " target value(s) per sample, but the data source has " +
                               std::to_string(train.target_width()));
-        if constexpr (requires { train.targets(); }) loss.check_targets(train.targets().data(), train.size(), out);
+        if constexpr (requires { train.targets(); })
+            loss.check_targets(train.targets().data(), train.size(), out);
     }
 }
 
@@ -371,21 +375,23 @@ history fit_checked(basic_sequential<T, Input, Layers...>& net, const Source& tr
 // weight stops training before the step that would apply it, so the network
 // keeps its last finite weights; history.stop_reason says so.
 template <class T, class Input, class... Layers, class Source, class Loss, class Optimizer, class... Options>
-    requires data::source<Source, T>
-history fit(basic_sequential<T, Input, Layers...>& net, const Source& train, const Loss& loss,
-            const Optimizer& opt, const Options&... options) {
+requires data::source<Source, T> history fit(basic_sequential<T, Input, Layers...>& net, const Source& train,
+                                             const Loss& loss, const Optimizer& opt,
+                                             const Options&... options) {
     using Net = basic_sequential<T, Input, Layers...>;
     // Each check names what is missing; the training loop is only compiled
     // when they pass, so a bad policy gives one message, not pages.
     static_assert(detail::check_loss<Loss, T>());
     static_assert(detail::check_loss_outputs<Loss, Net::out_shape::size>());
     static_assert(detail::check_optimizer<Optimizer, T>());
-    static_assert((detail::fit_option<Net, Options> && ...),
-                  "fit: options are epochs{n}, batch_size{n}, seed{s}, threads{n}, validation{data}, "
-                  "class_weights{...}, sample_weights{...}, class_balanced_sampling{classes}, metric policies "
-                  "from strata::metrics, weight_penalty{regularizer}, a learning-rate schedule from strata::schedule, an "
-                  "augment::pipeline, and callbacks: types with at least one of on_train_begin, "
-                  "on_epoch_begin, on_batch_end, on_epoch_end or on_train_end taking the training state");
+    static_assert(
+        (detail::fit_option<Net, Options> && ...),
+        "fit: options are epochs{n}, batch_size{n}, seed{s}, threads{n}, validation{data}, "
+        "class_weights{...}, sample_weights{...}, class_balanced_sampling{classes}, metric policies "
+        "from strata::metrics, weight_penalty{regularizer}, a learning-rate schedule from strata::schedule, "
+        "an "
+        "augment::pipeline, and callbacks: types with at least one of on_train_begin, "
+        "on_epoch_begin, on_batch_end, on_epoch_end or on_train_end taking the training state");
     static_assert(detail::each_setting_once<Options...>());
     if constexpr (loss_function<Loss, T> && optimizer<Optimizer, T> &&
                   detail::loss_fits_outputs<Loss, Net::out_shape::size>() &&
@@ -396,6 +402,24 @@ history fit(basic_sequential<T, Input, Layers...>& net, const Source& train, con
 }
 
 namespace detail {
+// The epoch loop under a sampler, resumed when an option says so.
+template <class Net, class Trainer, class Sampler, class Source, class T, class... Options>
+history run_fit(Trainer& t, Sampler& sampler, const Source& train, std::size_t epochs, std::size_t batch,
+                const data::dataset<T>* validation, const Options&... options) {
+    resume_point start;
+    (
+        [&] {
+            if constexpr (requires { typename Options::resume_tag; }) start = options.restore(t, sampler);
+        }(),
+        ...);
+    auto callbacks = std::tuple_cat(detail::as_callbacks<Net>(options)...);
+    return std::apply(
+        [&](auto&... c) {
+            return t.run_from(std::move(start), train, sampler, epochs, batch, validation, c...);
+        },
+        callbacks);
+}
+
 template <class T, class Input, class... Layers, class Source, class Loss, class Optimizer, class... Options>
 history fit_checked(basic_sequential<T, Input, Layers...>& net, const Source& train, const Loss& loss,
                     const Optimizer& opt, const Options&... options) {
@@ -425,27 +449,13 @@ history fit_checked(basic_sequential<T, Input, Layers...>& net, const Source& tr
     const data::dataset<T>* validation_data = cfg.validation_data;
     const std::uint64_t shuffle_seed = cfg.seed_value;
     trainer<Net, Loss, Optimizer> t(net, loss, opt, std::move(static_cast<train_settings<T>&>(cfg)));
-    auto run = [&](auto& sampler) {
-        resume_point start;
-        (
-            [&] {
-                if constexpr (requires { typename Options::resume_tag; }) start = options.restore(t, sampler);
-            }(),
-            ...);
-        auto callbacks = std::tuple_cat(detail::as_callbacks<Net>(options)...);
-        return std::apply(
-            [&](auto&... c) {
-                return t.run_from(std::move(start), train, sampler, epoch_count, batch, validation_data, c...);
-            },
-            callbacks);
-    };
     if (cfg.balanced_classes) {
         data::class_balanced_sampler sampler(detail::class_labels_of<T>(train, *cfg.balanced_classes),
                                              *cfg.balanced_classes, shuffle_seed);
-        return run(sampler);
+        return run_fit<Net>(t, sampler, train, epoch_count, batch, validation_data, options...);
     }
     data::shuffle_sampler sampler(train.size(), shuffle_seed);
-    return run(sampler);
+    return run_fit<Net>(t, sampler, train, epoch_count, batch, validation_data, options...);
 }
 
 }  // namespace detail

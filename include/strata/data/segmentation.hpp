@@ -1,0 +1,118 @@
+// A segmentation data set made from a classification one: canvases holding
+// a few garments (or digits, or any small grey images) at random positions
+// and scales, each pixel labelled with the class of the garment covering it
+// (class + 1) or background (0). A garment covers the pixels where its
+// resized image exceeds a small threshold; later garments cover earlier
+// ones. Everything follows from the seed, and each canvas draws only from
+// the source set it is given (build test canvases from test images).
+//
+// The result is an ordinary dataset: x (N, H, W, 1) in [0, 1], and y
+// (N, H * W) holding each pixel's class index, row-major, so it slices,
+// gathers and batches like any other.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "../core/error.hpp"
+#include "../core/random.hpp"
+#include "../image/pixels.hpp"
+#include "dataset.hpp"
+
+namespace strata::data {
+
+struct segmentation_options {
+    std::size_t count = 1000;  // canvases
+    std::size_t height = 64, width = 64;
+    std::size_t min_objects = 1, max_objects = 4;
+    double min_scale = 0.75, max_scale = 1.5;  // of the source image's side
+    float threshold = 0.1f;                    // a garment's pixels: value above this after resizing
+    std::uint64_t seed = 0;
+};
+
+// Where one garment went: the source sample, its class, its box.
+struct placement {
+    std::size_t source = 0, label = 0;
+    std::size_t top = 0, left = 0, height = 0, width = 0;
+};
+
+struct segmentation_set {
+    dataset<float> data;  // x (N, H, W, 1), y (N, H * W): 0 background, c + 1 for class c
+    std::vector<std::vector<placement>> placed;  // per canvas, in paste order
+    std::size_t classes = 0;                     // including background
+};
+
+// Canvases from `source` (grey images in [0, 1], class-index targets below
+// `source_classes`).
+inline segmentation_set make_segmentation(const dataset<float>& source, std::size_t source_classes,
+                                          const segmentation_options& o) {
+    const auto& in = source.x.shape();
+    if (source.size() == 0 || in[3] != 1 || source.target_width() != 1)
+        throw usage_error(
+            "make_segmentation: the source must hold grey images (N, H, W, 1) with class-index targets");
+    if (o.count == 0 || o.height == 0 || o.width == 0)
+        throw usage_error("make_segmentation: count, height and width must be at least 1");
+    if (o.min_objects == 0 || o.min_objects > o.max_objects)
+        throw usage_error(
+            "make_segmentation: objects per canvas must satisfy 1 <= min_objects <= max_objects");
+    if (!(o.min_scale > 0 && o.min_scale <= o.max_scale))
+        throw usage_error("make_segmentation: scales must satisfy 0 < min_scale <= max_scale");
+    const std::size_t largest =
+        static_cast<std::size_t>(std::lround(o.max_scale * static_cast<double>(std::max(in[1], in[2]))));
+    if (largest > o.height || largest > o.width)
+        throw usage_error("make_segmentation: a garment at max_scale (" + std::to_string(largest) +
+                          " pixels) does not fit a " + std::to_string(o.height) + "x" +
+                          std::to_string(o.width) + " canvas");
+    const auto labels = class_counts(source, source_classes);  // validates every label
+    (void)labels;
+
+    segmentation_set out;
+    out.classes = source_classes + 1;
+    out.data.x = xt::xtensor<float, 4>::from_shape({o.count, o.height, o.width, 1});
+    out.data.y = xt::xtensor<float, 2>::from_shape({o.count, o.height * o.width});
+    std::fill(out.data.x.begin(), out.data.x.end(), 0.0f);
+    std::fill(out.data.y.begin(), out.data.y.end(), 0.0f);
+    out.placed.resize(o.count);
+    rng draws(mix_keys(o.seed, 0x5e6));
+    const std::size_t sample = in[1] * in[2];
+    for (std::size_t n = 0; n < o.count; ++n) {
+        float* canvas = out.data.x.data() + n * o.height * o.width;
+        float* mask = out.data.y.data() + n * o.height * o.width;
+        const std::size_t objects = o.min_objects + draws.below(o.max_objects - o.min_objects + 1);
+        for (std::size_t k = 0; k < objects; ++k) {
+            placement p;
+            p.source = draws.below(source.size());
+            p.label = class_index(source.y.data() + p.source, 1);
+            const double scale = draws.uniform(o.min_scale, o.max_scale);
+            p.height = std::max<std::size_t>(
+                1, static_cast<std::size_t>(std::lround(scale * static_cast<double>(in[1]))));
+            p.width = std::max<std::size_t>(
+                1, static_cast<std::size_t>(std::lround(scale * static_cast<double>(in[2]))));
+            p.top = draws.below(o.height - p.height + 1);
+            p.left = draws.below(o.width - p.width + 1);
+            // Resized as 8-bit grey with Pillow's bilinear filter, like an image file would be.
+            image::image8 garment{in[2], in[1], 1, std::vector<std::uint8_t>(sample)};
+            const float* src = source.x.data() + p.source * sample;
+            for (std::size_t i = 0; i < sample; ++i)
+                garment.pixels[i] =
+                    static_cast<std::uint8_t>(std::lround(std::clamp(src[i], 0.0f, 1.0f) * 255.0f));
+            const auto resized = image::resize(garment, p.width, p.height, image::interpolation::bilinear);
+            for (std::size_t y = 0; y < p.height; ++y)
+                for (std::size_t x = 0; x < p.width; ++x) {
+                    const float v = static_cast<float>(resized.pixels[y * p.width + x]) / 255.0f;
+                    if (v <= o.threshold) continue;
+                    const std::size_t at = (p.top + y) * o.width + p.left + x;
+                    canvas[at] = v;
+                    mask[at] = static_cast<float>(p.label + 1);
+                }
+            out.placed[n].push_back(p);
+        }
+    }
+    return out;
+}
+
+}  // namespace strata::data

@@ -1,0 +1,93 @@
+// The Fashion-MNIST segmentation canvases: reproducible from the seed, each
+// mask pixel the class of the garment that covers it (recomputed here from
+// the recorded placements), drawn from the given source set only.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "strata/data/fashion_mnist.hpp"
+#include "strata/data/segmentation.hpp"
+
+namespace {
+
+namespace st = strata;
+
+st::data::segmentation_options options(std::size_t count, std::uint64_t seed) {
+    st::data::segmentation_options o;
+    o.count = count;
+    o.seed = seed;
+    return o;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "segmentation canvases follow from the seed and label each covered pixel with its garment's class") {
+    const auto fm = st::data::fashion_mnist();
+    const auto source = st::data::take(fm.test, 2000);
+    const auto a = st::data::make_segmentation(source, 10, options(200, 7));
+    const auto b = st::data::make_segmentation(source, 10, options(200, 7));
+    const auto c = st::data::make_segmentation(source, 10, options(200, 8));
+    CHECK(a.classes == 11);
+    CHECK(a.data.x.shape()[1] == 64);
+    CHECK(a.data.target_width() == 64 * 64);
+    CHECK(std::equal(a.data.x.begin(), a.data.x.end(), b.data.x.begin()));
+    CHECK(std::equal(a.data.y.begin(), a.data.y.end(), b.data.y.begin()));
+    CHECK(!std::equal(a.data.x.begin(), a.data.x.end(), c.data.x.begin()));
+
+    std::vector<std::size_t> objects(5, 0), pixels_of(11, 0);
+    for (std::size_t n = 0; n < a.data.size(); ++n) {
+        const auto& placed = a.placed[n];
+        REQUIRE(placed.size() >= 1);
+        REQUIRE(placed.size() <= 4);
+        ++objects[placed.size()];
+        // Repaint the mask from the placements: the last garment covering a
+        // pixel owns it; a pixel no garment covers is background and black.
+        std::vector<float> mask(64 * 64, 0.0f);
+        for (const auto& p : placed) {
+            CHECK(p.source < source.size());
+            CHECK(p.label == static_cast<std::size_t>(source.y(p.source, 0)));
+            CHECK(p.top + p.height <= 64);
+            CHECK(p.left + p.width <= 64);
+            CHECK(p.height >= 21);  // 0.75 x 28
+            CHECK(p.height <= 42);  // 1.5 x 28
+            for (std::size_t y = 0; y < p.height; ++y)
+                for (std::size_t x = 0; x < p.width; ++x) {
+                    const std::size_t at = (p.top + y) * 64 + p.left + x;
+                    if (a.data.x.data()[n * 4096 + at] > 0.1f &&
+                        a.data.y(n, at) == static_cast<float>(p.label + 1))
+                        mask[at] = static_cast<float>(p.label + 1);
+                }
+        }
+        std::size_t disagreements = 0;
+        for (std::size_t at = 0; at < 4096; ++at) {
+            const float label = a.data.y(n, at), value = a.data.x.data()[n * 4096 + at];
+            disagreements += label != mask[at];
+            disagreements +=
+                (label == 0.0f) != (value == 0.0f);  // background exactly where nothing was painted
+            disagreements += label != 0.0f && !(value > 0.1f);  // covered pixels are above the threshold
+            ++pixels_of[static_cast<std::size_t>(label)];
+        }
+        CHECK(disagreements == 0);
+    }
+    // Every count of garments occurs, and every class covers pixels.
+    for (std::size_t k = 1; k <= 4; ++k) CHECK(objects[k] > 20);
+    for (std::size_t cls = 0; cls < 11; ++cls) CHECK(pixels_of[cls] > 0);
+    CHECK(pixels_of[0] > pixels_of[1]);  // background is the commonest class
+}
+
+TEST_CASE("segmentation options are checked") {
+    const auto fm = st::data::fashion_mnist();
+    const auto source = st::data::take(fm.test, 10);
+    auto o = options(5, 1);
+    o.height = 40;  // 1.5 x 28 = 42 does not fit
+    CHECK_THROWS_WITH_AS(st::data::make_segmentation(source, 10, o), doctest::Contains("does not fit"),
+                         st::usage_error);
+    o = options(5, 1);
+    o.min_objects = 0;
+    CHECK_THROWS_AS(st::data::make_segmentation(source, 10, o), st::usage_error);
+    CHECK_THROWS_AS(st::data::make_segmentation(source, 3, options(5, 1)),
+                    st::usage_error);  // labels up to 9
+}

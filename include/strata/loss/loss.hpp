@@ -83,15 +83,24 @@ constexpr bool check_loss() {
 // A class-scoring loss on a one-output network trains nothing: say so.
 template <class L, std::size_t Outputs>
 constexpr bool loss_fits_outputs() {
+    if constexpr (requires { L::required_outputs; }) return Outputs == L::required_outputs;
     if constexpr (requires { L::min_outputs; }) return Outputs >= L::min_outputs;
     return true;
 }
 template <class L, std::size_t Outputs>
 constexpr bool check_loss_outputs() {
-    static_assert(loss_fits_outputs<L, Outputs>(),
-                  "the loss scores classes and needs one output per class (at least 2), but the "
-                  "network ends in a single output: end with dense<classes>, or use "
-                  "loss::binary_crossentropy for a yes/no output");
+    if constexpr (requires { L::required_outputs; }) {
+        static_assert(
+            loss_fits_outputs<L, Outputs>(),
+            "the per-pixel loss's mask shape does not match the network's output: a loss "
+            "<H, W, C> needs H x W x C outputs per image (C class scores for each pixel of an H x W "
+            "mask); end the network at the mask's resolution with conv2d<C, 1>");
+    } else {
+        static_assert(loss_fits_outputs<L, Outputs>(),
+                      "the loss scores classes and needs one output per class (at least 2), but the "
+                      "network ends in a single output: end with dense<classes>, or use "
+                      "loss::binary_crossentropy for a yes/no output");
+    }
     return true;
 }
 

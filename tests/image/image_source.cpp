@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <numeric>
 #include <vector>
 
@@ -67,6 +69,28 @@ TEST_CASE("a streamed image folder gathers what the in-memory loader holds") {
     }
     const std::size_t bad[] = {600};
     CHECK_THROWS_AS(stream.gather(bad, xs.data(), ys.data()), st::usage_error);
+}
+
+TEST_CASE("a streamed folder skips symlink loops with bad_file::skip and stops on a corrupt file") {
+    exported folder;
+    std::filesystem::create_directory_symlink(folder.dir.path / "3", folder.dir.path / "3" / "loop");
+    auto o = gray28();
+    o.follow_links = true;
+    CHECK_THROWS_WITH_AS(st::data::image_folder_source(folder.dir.path, o), doctest::Contains("symlink loop"),
+                         st::data_error);
+    o.on_bad_file = st::data::bad_file::skip;
+    const st::data::image_folder_source stream(folder.dir.path, o);
+    CHECK(stream.size() == 600);
+    REQUIRE(stream.problems().size() == 1);
+    // A file that goes bad after listing stops the batch that reads it.
+    const auto victim = stream.files()[5];
+    std::ofstream(victim, std::ios::trunc) << "no longer a PNG";
+    std::vector<float> x(784), y(1);
+    const std::size_t ok[] = {4}, broken[] = {5};
+    CHECK_NOTHROW(stream.gather(ok, x.data(), y.data()));
+    const std::string name = victim.filename().string();
+    CHECK_THROWS_WITH_AS(stream.gather(broken, x.data(), y.data()), doctest::Contains(name.c_str()),
+                         st::data_error);
 }
 
 TEST_CASE("fit on a streamed folder trains to the same weights as on the loaded folder") {

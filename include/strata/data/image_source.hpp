@@ -23,15 +23,16 @@ namespace strata::data {
 class image_folder_source {
 public:
     // Lists the folder (a subset, split and class list as for
-    // load_image_folder); nothing is decoded yet. A bad file met while
-    // training stops it with a data_error naming the file: a streamed batch
-    // cannot drop a sample, so bad_file::skip is refused here.
+    // load_image_folder); nothing is decoded yet. bad_file::skip passes over
+    // folders that cannot be listed and symlink loops (see problems()); a bad
+    // file met while training stops it with a data_error naming the file,
+    // since a streamed batch cannot drop a sample.
     image_folder_source(const std::filesystem::path& root, image_folder_options options)
-        : options_(std::move(options)), listing_(list_image_folder(root, options_)),
-          scale_(detail::pixel_scale(options_.divide_by)), pool_(std::make_unique<thread_pool>(options_.workers)) {
+        : options_(std::move(options)),
+          listing_(list_image_folder(root, options_)),
+          scale_(detail::pixel_scale(options_.divide_by)),
+          pool_(std::make_unique<thread_pool>(options_.workers)) {
         detail::check_target_size(options_);
-        if (options_.on_bad_file == bad_file::skip && !listing_.problems.empty())
-            throw data_error(listing_.problems.front());
         targets_.reserve(listing_.labels.size());
         for (const std::size_t label : listing_.labels) targets_.push_back(static_cast<float>(label));
     }
@@ -49,6 +50,7 @@ public:
     std::span<const float> targets() const noexcept { return targets_; }
     const std::vector<std::string>& class_names() const noexcept { return listing_.class_names; }
     const std::vector<std::filesystem::path>& files() const noexcept { return listing_.files; }
+    const std::vector<std::string>& problems() const noexcept { return listing_.problems; }
 
     // The samples at indices into x and y: from the batch decoded ahead when
     // it is the one asked for, else decoded now.
@@ -72,17 +74,20 @@ public:
         std::lock_guard lock(mutex_);
         if (ahead_.valid()) ahead_.wait();
         for (const std::size_t i : indices)
-            if (i >= size()) throw usage_error("image_folder_source: index " + std::to_string(i) + " out of range");
+            if (i >= size())
+                throw usage_error("image_folder_source: index " + std::to_string(i) + " out of range");
         ahead_indices_.assign(indices.begin(), indices.end());
         ahead_buffer_.resize(indices.size() * sample_size());
-        ahead_ = std::async(std::launch::async, [this] { decode_into(ahead_indices_, ahead_buffer_.data()); });
+        ahead_ =
+            std::async(std::launch::async, [this] { decode_into(ahead_indices_, ahead_buffer_.data()); });
     }
 
 private:
     void decode_into(std::span<const std::size_t> indices, float* x) const {
         const std::size_t sample = sample_size(), n = indices.size();
         for (const std::size_t i : indices)
-            if (i >= size()) throw usage_error("image_folder_source: index " + std::to_string(i) + " out of range");
+            if (i >= size())
+                throw usage_error("image_folder_source: index " + std::to_string(i) + " out of range");
         pool_->run(std::min(n, pool_->size()), [&](std::size_t task) {
             for (std::size_t k = task; k < n; k += pool_->size())
                 detail::load_sample(listing_.files[indices[k]], options_, scale_, x + k * sample);

@@ -13,7 +13,7 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(idx npy model image)
 bash scripts/setup.sh clang-14 libclang-rt-14-dev
 cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz -j"$(nproc 2>/dev/null || echo 2)"
+cmake --build --preset fuzz -j"$(nproc 2>/dev/null || echo 2)" --target "${targets[@]/#/fuzz_}"
 for t in "${targets[@]}"; do
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT

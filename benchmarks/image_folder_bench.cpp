@@ -63,6 +63,5 @@ int main(int argc, char** argv) {
     std::printf(
         "{\"mode\": \"%s\", \"images\": %zu, \"median_seconds\": %.4f, \"images_per_second\": %.1f, "
         "\"peak_rss_mb\": %.1f}\n",
-        mode.c_str(), images, median, static_cast<double>(images) / median,
-        peak_kb / 1024.0);
+        mode.c_str(), images, median, static_cast<double>(images) / median, peak_kb / 1024.0);
 }

@@ -272,7 +272,8 @@ inline std::string read_file_bytes(const std::filesystem::path& file, const std:
                                    std::uintmax_t max_size) {
     std::error_code ec;
     const auto status = std::filesystem::status(file, ec);
-    if (ec || !std::filesystem::exists(status)) throw data_error(where + "file not found" + (ec ? ": " + ec.message() : ""));
+    if (ec || !std::filesystem::exists(status))
+        throw data_error(where + "file not found" + (ec ? ": " + ec.message() : ""));
     // A FIFO or device could block or never end.
     if (!std::filesystem::is_regular_file(status)) throw data_error(where + "not a regular file");
     const auto size = std::filesystem::file_size(file, ec);

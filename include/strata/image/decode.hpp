@@ -49,10 +49,13 @@ namespace detail {
 inline void check_size(const std::string& name, std::uint64_t width, std::uint64_t height,
                        const decode_limits& limits) {
     if (width == 0 || height == 0)
-        fail(name, "the header gives an empty image (" + std::to_string(width) + "x" + std::to_string(height) + ")");
-    if (width > (std::uint64_t{1} << 31) || height > (std::uint64_t{1} << 31) || width * height > limits.max_pixels)
+        fail(name, "the header gives an empty image (" + std::to_string(width) + "x" +
+                       std::to_string(height) + ")");
+    if (width > (std::uint64_t{1} << 31) || height > (std::uint64_t{1} << 31) ||
+        width * height > limits.max_pixels)
         fail(name, "the header gives " + std::to_string(width) + "x" + std::to_string(height) +
-                       " pixels, more than decode_limits::max_pixels (" + std::to_string(limits.max_pixels) + ")");
+                       " pixels, more than decode_limits::max_pixels (" + std::to_string(limits.max_pixels) +
+                       ")");
 }
 
 inline image8 blank(std::size_t width, std::size_t height, std::size_t channels) {
@@ -91,11 +94,13 @@ inline bool is_tiff(std::span<const std::uint8_t> b) {
 // PNG: palette, grey, 16-bit and interlaced files included; transparency
 // (tRNS) becomes alpha, as Pillow's RGBA conversion applies it. Gamma is
 // ignored, as Pillow ignores it.
-inline image8 decode_png(std::span<const std::uint8_t> bytes, const decode_limits& limits, const std::string& name) {
+inline image8 decode_png(std::span<const std::uint8_t> bytes, const decode_limits& limits,
+                         const std::string& name) {
     std::unique_ptr<spng_ctx, decltype(&spng_ctx_free)> ctx(spng_ctx_new(0), &spng_ctx_free);
     if (!ctx) detail::fail(name, "out of memory for the PNG decoder");
     auto check = [&](int rc, const char* step) {
-        if (rc != 0) detail::fail(name, std::string("not a valid PNG (") + step + ": " + spng_strerror(rc) + ")");
+        if (rc != 0)
+            detail::fail(name, std::string("not a valid PNG (") + step + ": " + spng_strerror(rc) + ")");
     };
     // Ancillary chunks are metadata: cap what the decoder buffers for them.
     check(spng_set_chunk_limits(ctx.get(), std::size_t{1} << 24, std::size_t{1} << 26), "limits");
@@ -112,8 +117,10 @@ inline image8 decode_png(std::span<const std::uint8_t> bytes, const decode_limit
     check(spng_decoded_image_size(ctx.get(), format, &size), "size");
     image8 out = detail::blank(ihdr.width, ihdr.height, alpha ? 4 : 3);
     if (size != out.pixels.size()) detail::fail(name, "the PNG decoder reports an unexpected image size");
-    check(spng_decode_image(ctx.get(), out.pixels.data(), size, format, alpha ? SPNG_DECODE_TRNS : 0), "pixels");
-    const bool grey = ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE || ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE_ALPHA;
+    check(spng_decode_image(ctx.get(), out.pixels.data(), size, format, alpha ? SPNG_DECODE_TRNS : 0),
+          "pixels");
+    const bool grey =
+        ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE || ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE_ALPHA;
     return grey ? detail::keep_grey(std::move(out)) : out;
 }
 
@@ -133,9 +140,11 @@ inline image8 decode_jpeg(std::span<const std::uint8_t> bytes, const decode_limi
     if (colorspace == TJCS_CMYK || colorspace == TJCS_YCCK)
         detail::fail(name, "CMYK JPEG images are not supported: convert the file to RGB");
     const bool grey = colorspace == TJCS_GRAY;
-    image8 out = detail::blank(static_cast<std::size_t>(width), static_cast<std::size_t>(height), grey ? 1 : 3);
-    if (tjDecompress2(tj.get(), bytes.data(), static_cast<unsigned long>(bytes.size()), out.pixels.data(), width, 0,
-                      height, grey ? TJPF_GRAY : TJPF_RGB, TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS) != 0)
+    image8 out =
+        detail::blank(static_cast<std::size_t>(width), static_cast<std::size_t>(height), grey ? 1 : 3);
+    if (tjDecompress2(tj.get(), bytes.data(), static_cast<unsigned long>(bytes.size()), out.pixels.data(),
+                      width, 0, height, grey ? TJPF_GRAY : TJPF_RGB,
+                      TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS) != 0)
         detail::fail(name, "corrupt or truncated JPEG (" + message() + ")");
     return out;
 }
@@ -152,12 +161,14 @@ struct byte_reader {
     std::uint32_t u32(std::size_t at) const {
         need(at, 4, "header");
         return static_cast<std::uint32_t>(bytes[at]) | static_cast<std::uint32_t>(bytes[at + 1]) << 8 |
-               static_cast<std::uint32_t>(bytes[at + 2]) << 16 | static_cast<std::uint32_t>(bytes[at + 3]) << 24;
+               static_cast<std::uint32_t>(bytes[at + 2]) << 16 |
+               static_cast<std::uint32_t>(bytes[at + 3]) << 24;
     }
     void need(std::size_t at, std::size_t count, const char* what) const {
         if (at > bytes.size() || count > bytes.size() - at)
-            fail(name, std::string("truncated BMP: the ") + what + " needs bytes " + std::to_string(at) + " to " +
-                           std::to_string(at + count) + " but the file has " + std::to_string(bytes.size()));
+            fail(name, std::string("truncated BMP: the ") + what + " needs bytes " + std::to_string(at) +
+                           " to " + std::to_string(at + count) + " but the file has " +
+                           std::to_string(bytes.size()));
     }
 };
 
@@ -179,7 +190,8 @@ struct channel_mask {
 // BMP: the Windows (40-124 byte) and OS/2 core (12 byte) headers, 1/4/8-bit
 // palettes, 16/24/32-bit BI_RGB and BI_BITFIELDS, bottom-up or top-down.
 // RLE-compressed files are refused with a message.
-inline image8 decode_bmp(std::span<const std::uint8_t> bytes, const decode_limits& limits, const std::string& name) {
+inline image8 decode_bmp(std::span<const std::uint8_t> bytes, const decode_limits& limits,
+                         const std::string& name) {
     const detail::byte_reader r{bytes, name};
     const std::uint32_t data_offset = r.u32(10), header = r.u32(14);
     std::int64_t width = 0, height = 0;
@@ -205,16 +217,20 @@ inline image8 decode_bmp(std::span<const std::uint8_t> bytes, const decode_limit
     if (compression == 1 || compression == 2)
         detail::fail(name, "RLE-compressed BMP images are not supported: save it uncompressed");
     if (compression != 0 && compression != 3 && compression != 6)
-        detail::fail(name, "BMP compression " + std::to_string(compression) + " is not supported (expected 0, 3 or 6)");
+        detail::fail(name, "BMP compression " + std::to_string(compression) +
+                               " is not supported (expected 0, 3 or 6)");
     if (bpp != 1 && bpp != 4 && bpp != 8 && bpp != 16 && bpp != 24 && bpp != 32)
-        detail::fail(name, "BMP with " + std::to_string(bpp) + " bits per pixel: expected 1, 4, 8, 16, 24 or 32");
+        detail::fail(name,
+                     "BMP with " + std::to_string(bpp) + " bits per pixel: expected 1, 4, 8, 16, 24 or 32");
     if (compression != 0 && bpp != 16 && bpp != 32)
-        detail::fail(name, "BMP bit-field masks with " + std::to_string(bpp) + " bits per pixel: expected 16 or 32");
+        detail::fail(
+            name, "BMP bit-field masks with " + std::to_string(bpp) + " bits per pixel: expected 16 or 32");
     if (width <= 0 || height == 0)
         detail::fail(name, "BMP size " + std::to_string(width) + "x" + std::to_string(height) +
                                ": expected a positive width and a non-zero height");
     const bool top_down = height < 0;
-    const std::uint64_t h = static_cast<std::uint64_t>(top_down ? -height : height), w = static_cast<std::uint64_t>(width);
+    const std::uint64_t h = static_cast<std::uint64_t>(top_down ? -height : height),
+                        w = static_cast<std::uint64_t>(width);
     detail::check_size(name, w, h, limits);
     const std::uint64_t stride = (w * bpp + 31) / 32 * 4;
     r.need(data_offset, stride * h, "pixel rows");
@@ -224,8 +240,8 @@ inline image8 decode_bmp(std::span<const std::uint8_t> bytes, const decode_limit
     if (bpp <= 8) {
         const std::size_t colours = colours_used ? colours_used : std::size_t{1} << bpp;
         if (colours > (std::size_t{1} << bpp))
-            detail::fail(name, "BMP palette of " + std::to_string(colours) + " colours for " + std::to_string(bpp) +
-                                   "-bit pixels");
+            detail::fail(name, "BMP palette of " + std::to_string(colours) + " colours for " +
+                                   std::to_string(bpp) + "-bit pixels");
         r.need(palette_at, colours * palette_entry, "palette");
         for (std::size_t c = 0; c < colours; ++c) {
             const std::uint8_t* e = bytes.data() + palette_at + c * palette_entry;
@@ -235,8 +251,8 @@ inline image8 decode_bmp(std::span<const std::uint8_t> bytes, const decode_limit
     }
     if (compression == 0 && bpp == 16) masks[0] = 0x7C00, masks[1] = 0x3E0, masks[2] = 0x1F;
     const detail::channel_mask red(masks[0]), green(masks[1]), blue(masks[2]), alpha(masks[3]);
-    if (compression != 0 && (!masks[0] || !masks[1] || !masks[2] || !red.contiguous() || !green.contiguous() ||
-                             !blue.contiguous() || !alpha.contiguous()))
+    if (compression != 0 && (!masks[0] || !masks[1] || !masks[2] || !red.contiguous() ||
+                             !green.contiguous() || !blue.contiguous() || !alpha.contiguous()))
         detail::fail(name, "BMP bit-field masks must be non-zero runs of bits for red, green and blue");
     const bool has_alpha = compression != 0 && masks[3] != 0;
     const std::size_t channels = bpp <= 8 ? (grey_palette ? 1 : 3) : has_alpha ? 4 : 3;
@@ -260,7 +276,8 @@ inline image8 decode_bmp(std::span<const std::uint8_t> bytes, const decode_limit
             } else {
                 const std::size_t b = bpp / 8;
                 std::uint32_t pixel = 0;
-                for (std::size_t k = 0; k < b; ++k) pixel |= static_cast<std::uint32_t>(row[x * b + k]) << (8 * k);
+                for (std::size_t k = 0; k < b; ++k)
+                    pixel |= static_cast<std::uint32_t>(row[x * b + k]) << (8 * k);
                 dst[0] = red(pixel), dst[1] = green(pixel), dst[2] = blue(pixel);
                 if (has_alpha) dst[3] = alpha(pixel);
             }
@@ -271,13 +288,16 @@ inline image8 decode_bmp(std::span<const std::uint8_t> bytes, const decode_limit
 
 // PPM and PGM, binary (P6, P5) and plain text (P3, P2), any maxval up to
 // 65535; samples are scaled to 0-255 with rounding.
-inline image8 decode_pnm(std::span<const std::uint8_t> bytes, const decode_limits& limits, const std::string& name) {
+inline image8 decode_pnm(std::span<const std::uint8_t> bytes, const decode_limits& limits,
+                         const std::string& name) {
     if (!is_pnm(bytes)) detail::fail(name, "not a PPM/PGM file (expected P2, P3, P5 or P6)");
     const char kind = static_cast<char>(bytes[1]);
     const bool binary = kind == '5' || kind == '6';
     const std::size_t channels = kind == '3' || kind == '6' ? 3 : 1;
     std::size_t at = 2;
-    auto space = [](std::uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; };
+    auto space = [](std::uint8_t c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+    };
     auto number = [&](const char* field) -> std::uint64_t {
         while (at < bytes.size() && (space(bytes[at]) || bytes[at] == '#')) {
             if (bytes[at] == '#')
@@ -286,12 +306,14 @@ inline image8 decode_pnm(std::span<const std::uint8_t> bytes, const decode_limit
                 ++at;
         }
         if (at >= bytes.size() || bytes[at] < '0' || bytes[at] > '9')
-            detail::fail(name, std::string("PNM ") + field + ": expected a decimal number at byte " + std::to_string(at));
+            detail::fail(name, std::string("PNM ") + field + ": expected a decimal number at byte " +
+                                   std::to_string(at));
         std::uint64_t v = 0;
         while (at < bytes.size() && bytes[at] >= '0' && bytes[at] <= '9') {
             v = v * 10 + (bytes[at++] - '0');
             if (v > (std::uint64_t{1} << 32))
-                detail::fail(name, std::string("PNM ") + field + ": number too large at byte " + std::to_string(at));
+                detail::fail(
+                    name, std::string("PNM ") + field + ": number too large at byte " + std::to_string(at));
         }
         return v;
     };
@@ -302,7 +324,8 @@ inline image8 decode_pnm(std::span<const std::uint8_t> bytes, const decode_limit
     const std::uint64_t samples = width * height * channels;
     auto scaled = [&](std::uint64_t v) {
         if (v > maxval)
-            detail::fail(name, "PNM sample " + std::to_string(v) + " exceeds maxval " + std::to_string(maxval));
+            detail::fail(name,
+                         "PNM sample " + std::to_string(v) + " exceeds maxval " + std::to_string(maxval));
         return static_cast<std::uint8_t>(maxval == 255 ? v : (v * 255 + maxval / 2) / maxval);
     };
     image8 out = detail::blank(width, height, channels);
@@ -312,10 +335,12 @@ inline image8 decode_pnm(std::span<const std::uint8_t> bytes, const decode_limit
         ++at;
         const std::uint64_t per = maxval > 255 ? 2 : 1;
         if (bytes.size() - at < samples * per)
-            detail::fail(name, "truncated PNM: " + std::to_string(samples * per) + " bytes of pixels expected, " +
-                                   std::to_string(bytes.size() - at) + " present");
+            detail::fail(name, "truncated PNM: " + std::to_string(samples * per) +
+                                   " bytes of pixels expected, " + std::to_string(bytes.size() - at) +
+                                   " present");
         for (std::uint64_t i = 0; i < samples; ++i)
-            out.pixels[i] = scaled(per == 2 ? (bytes[at + 2 * i] << 8 | bytes[at + 2 * i + 1]) : bytes[at + i]);
+            out.pixels[i] =
+                scaled(per == 2 ? (bytes[at + 2 * i] << 8 | bytes[at + 2 * i + 1]) : bytes[at + i]);
     } else {
         for (std::uint64_t i = 0; i < samples; ++i) out.pixels[i] = scaled(number("sample"));
     }
@@ -334,7 +359,8 @@ struct tiff_memory {
 inline tmsize_t tiff_read(thandle_t h, void* buffer, tmsize_t size) {
     auto& m = *static_cast<tiff_memory*>(h);
     if (size < 0 || m.position > m.bytes.size()) return 0;
-    const std::uint64_t n = std::min<std::uint64_t>(static_cast<std::uint64_t>(size), m.bytes.size() - m.position);
+    const std::uint64_t n =
+        std::min<std::uint64_t>(static_cast<std::uint64_t>(size), m.bytes.size() - m.position);
     std::memcpy(buffer, m.bytes.data() + m.position, n);
     m.position += n;
     return static_cast<tmsize_t>(n);
@@ -366,19 +392,20 @@ inline int tiff_warning(TIFF*, void*, const char*, const char*, va_list) { retur
 
 // TIFF: the first page, through libtiff's RGBA reader (any photometric
 // libtiff understands); grey pages keep one channel.
-inline image8 decode_tiff(std::span<const std::uint8_t> bytes, const decode_limits& limits, const std::string& name) {
+inline image8 decode_tiff(std::span<const std::uint8_t> bytes, const decode_limits& limits,
+                          const std::string& name) {
     detail::tiff_memory memory{bytes, 0, {}};
     std::unique_ptr<TIFFOpenOptions, decltype(&TIFFOpenOptionsFree)> options(TIFFOpenOptionsAlloc(),
-                                                                               &TIFFOpenOptionsFree);
+                                                                             &TIFFOpenOptionsFree);
     TIFFOpenOptionsSetErrorHandlerExtR(options.get(), &detail::tiff_error, &memory);
     TIFFOpenOptionsSetWarningHandlerExtR(options.get(), &detail::tiff_warning, &memory);
     // libtiff's own buffers (a strip can be the whole image at 16 bits x 4).
-    TIFFOpenOptionsSetMaxSingleMemAlloc(options.get(),
-                                        static_cast<tmsize_t>(std::max<std::size_t>(limits.max_pixels * 8, 1 << 20)));
+    TIFFOpenOptionsSetMaxSingleMemAlloc(
+        options.get(), static_cast<tmsize_t>(std::max<std::size_t>(limits.max_pixels * 8, 1 << 20)));
     std::unique_ptr<TIFF, decltype(&TIFFClose)> tif(
-        TIFFClientOpenExt(name.c_str(), "rm", &memory, &detail::tiff_read, &detail::tiff_write, &detail::tiff_seek,
-                          &detail::tiff_close, &detail::tiff_size, &detail::tiff_map, &detail::tiff_unmap,
-                          options.get()),
+        TIFFClientOpenExt(name.c_str(), "rm", &memory, &detail::tiff_read, &detail::tiff_write,
+                          &detail::tiff_seek, &detail::tiff_close, &detail::tiff_size, &detail::tiff_map,
+                          &detail::tiff_unmap, options.get()),
         &TIFFClose);
     if (!tif) detail::fail(name, "not a valid TIFF (" + memory.error + ")");
     std::uint32_t width = 0, height = 0;
@@ -418,7 +445,8 @@ inline image8 decode_tiff(std::span<const std::uint8_t> bytes, const decode_limi
         const std::uint32_t p = raster[i];
         std::uint8_t* dst = out.pixels.data() + i * channels;
         dst[0] = static_cast<std::uint8_t>(TIFFGetR(p));
-        if (!grey) dst[1] = static_cast<std::uint8_t>(TIFFGetG(p)), dst[2] = static_cast<std::uint8_t>(TIFFGetB(p));
+        if (!grey)
+            dst[1] = static_cast<std::uint8_t>(TIFFGetG(p)), dst[2] = static_cast<std::uint8_t>(TIFFGetB(p));
         if (alpha) dst[channels - 1] = static_cast<std::uint8_t>(TIFFGetA(p));
     }
     return out;
@@ -434,7 +462,8 @@ inline constexpr bool tiff_supported() noexcept {
 }
 
 // Any supported format, told by its first bytes.
-inline image8 decode(std::span<const std::uint8_t> bytes, const decode_limits& limits, const std::string& name) {
+inline image8 decode(std::span<const std::uint8_t> bytes, const decode_limits& limits,
+                     const std::string& name) {
     if (is_png(bytes)) return decode_png(bytes, limits, name);
     if (is_jpeg(bytes)) return decode_jpeg(bytes, limits, name);
     if (is_bmp(bytes)) return decode_bmp(bytes, limits, name);
@@ -451,7 +480,8 @@ inline image8 decode(std::span<const std::uint8_t> bytes, const decode_limits& l
 }
 
 inline image8 read(const std::filesystem::path& path, const decode_limits& limits = {}) {
-    const std::string bytes = strata::detail::read_file_bytes(path, path.string() + ": ", limits.max_file_bytes);
+    const std::string bytes =
+        strata::detail::read_file_bytes(path, path.string() + ": ", limits.max_file_bytes);
     return decode({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, limits, path.string());
 }
 

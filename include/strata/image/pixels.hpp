@@ -165,7 +165,8 @@ inline image8 resize(const image8& in, std::size_t width, std::size_t height, in
     if (in.width == width && in.height == height) return in;
     const std::size_t ch = in.channels;
     if (how == interpolation::nearest) {
-        const auto xs = detail::nearest_sources(in.width, width), ys = detail::nearest_sources(in.height, height);
+        const auto xs = detail::nearest_sources(in.width, width),
+                   ys = detail::nearest_sources(in.height, height);
         image8 out{width, height, ch, std::vector<std::uint8_t>(width * height * ch)};
         for (std::size_t y = 0; y < height; ++y)
             for (std::size_t x = 0; x < width; ++x)
@@ -187,7 +188,8 @@ inline image8 resize(const image8& in, std::size_t width, std::size_t height, in
         return how == interpolation::bilinear ? detail::coefficients(in_size, out_size, support, bilinear)
                                               : detail::coefficients(in_size, out_size, support, box);
     };
-    if (work.width != width) work = detail::resample_axis(work, width, work.height, true, coefficients(in.width, width));
+    if (work.width != width)
+        work = detail::resample_axis(work, width, work.height, true, coefficients(in.width, width));
     if (work.height != height)
         work = detail::resample_axis(work, width, height, false, coefficients(in.height, height));
     if (alpha) {

@@ -374,7 +374,8 @@ public:
                 train.gather(order.subspan(first, count), xb_.data(), yb_.data());
                 // A streamed source decodes the next batch while this one trains.
                 if constexpr (requires { train.prefetch(order); })
-                    if (b + 1 < batches) train.prefetch(order.subspan(first + count, std::min(batch, n - first - count)));
+                    if (b + 1 < batches)
+                        train.prefetch(order.subspan(first + count, std::min(batch, n - first - count)));
                 if (weighted)
                     detail::sample_weights_of(
                         yb_.data(), tw, count, settings_.class_weight, settings_.sample_weight,

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include <support/idx_files.hpp>
+#include <support/reference_files.hpp>
 
 #include "strata/data/fashion_mnist.hpp"
 #include "strata/data/image_folder.hpp"
@@ -181,9 +182,8 @@ TEST_CASE("bad image files give a data_error naming the file, or are skipped and
 }
 
 TEST_CASE("JPEG files cut short are refused, not padded with grey") {
-    const char* refs = std::getenv("STRATA_IMAGE_FOLDER_DIR");
-    REQUIRE(refs != nullptr);
-    const bytes jpeg = read_all(fs::path(refs) / "varied" / "dog" / "d.jpeg");
+    const bytes jpeg =
+        read_all(st::testing::reference_dir("STRATA_IMAGE_FOLDER_DIR") / "varied" / "dog" / "d.jpeg");
     REQUIRE(jpeg.size() > 200);
     temp_dir dir;
     const auto whole = dir.path / "whole.jpg";

@@ -13,29 +13,16 @@
 #include <string>
 #include <vector>
 
+#include <support/reference_files.hpp>
+
 #include "strata/data/image_folder.hpp"
-#include "strata/data/npy.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 namespace st = strata;
 
-fs::path reference_dir() {
-    const char* dir = std::getenv("STRATA_IMAGE_FOLDER_DIR");
-    REQUIRE_MESSAGE(dir != nullptr, "STRATA_IMAGE_FOLDER_DIR is not set: run through ctest");
-    return dir;
-}
-
-std::vector<float> read_npy(const fs::path& file, std::vector<std::size_t>& shape) {
-    std::ifstream in(file, std::ios::binary);
-    shape = st::detail::read_npy_header(in, file.string()).shape;
-    std::size_t count = 1;
-    for (auto d : shape) count *= d;
-    std::vector<float> values(count);
-    st::detail::load_tensor(file, file.string(), shape, values.data());
-    return values;
-}
+fs::path reference_dir() { return st::testing::reference_dir("STRATA_IMAGE_FOLDER_DIR"); }
 
 struct config {
     int index = 0;
@@ -105,7 +92,8 @@ TEST_CASE("image folders load as keras_preprocessing's flow_from_directory does"
         // Pixels: identical to Pillow's, resized or not (the acceptance asks
         // a mean difference of at most 1/255 with bilinear).
         std::vector<std::size_t> shape;
-        const auto x = read_npy(reference_dir() / ("x" + std::to_string(c.index) + ".npy"), shape);
+        const auto x = st::testing::read_reference_and_shape(
+            reference_dir() / ("x" + std::to_string(c.index) + ".npy"), shape);
         REQUIRE(shape ==
                 std::vector<std::size_t>(loaded.data.x.shape().begin(), loaded.data.x.shape().end()));
         double total = 0, worst = 0;

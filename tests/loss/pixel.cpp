@@ -12,25 +12,19 @@
 #include <string>
 #include <vector>
 
+#include <support/reference_files.hpp>
+
 #include "strata/data/fashion_mnist.hpp"
-#include "strata/data/npy.hpp"
 #include "strata/strata.hpp"
 
 namespace {
 namespace st = strata;
 namespace fs = std::filesystem;
 
-std::vector<float> read(const fs::path& file, std::size_t rows, std::size_t cols) {
-    std::vector<float> v(rows * cols);
-    st::detail::load_tensor(file, file.string(), {rows, cols}, v.data());
-    return v;
-}
 }  // namespace
 
 TEST_CASE("pixel_crossentropy matches PyTorch's cross_entropy image by image, loss and gradient") {
-    const char* env = std::getenv("STRATA_PIXEL_LOSS_DIR");
-    REQUIRE_MESSAGE(env != nullptr, "STRATA_PIXEL_LOSS_DIR is not set: run through ctest");
-    const fs::path dir = env;
+    const fs::path dir = st::testing::reference_dir("STRATA_PIXEL_LOSS_DIR");
     constexpr std::size_t N = 3, H = 5, W = 6, C = 4, out = H * W * C;
     std::ifstream index(dir / "cases.txt");
     std::string line;
@@ -49,9 +43,11 @@ TEST_CASE("pixel_crossentropy matches PyTorch's cross_entropy image by image, lo
             std::stringstream list(weights);
             for (std::string w; std::getline(list, w, ',');) loss.class_weights.push_back(std::stod(w));
         }
-        const auto scores = read(dir / ("scores" + std::to_string(k) + ".npy"), N, out);
-        const auto labels = read(dir / ("labels" + std::to_string(k) + ".npy"), N, H * W);
-        const auto grad = read(dir / ("grad" + std::to_string(k) + ".npy"), N, out);
+        const auto scores =
+            st::testing::read_reference(dir / ("scores" + std::to_string(k) + ".npy"), {N, out});
+        const auto labels =
+            st::testing::read_reference(dir / ("labels" + std::to_string(k) + ".npy"), {N, H * W});
+        const auto grad = st::testing::read_reference(dir / ("grad" + std::to_string(k) + ".npy"), {N, out});
         loss.check_targets(labels.data(), N, out);
         std::vector<float> g(N * out, -1.0f);
         const double total = loss.evaluate(scores.data(), labels.data(), N, out, g.data(), 1.0f / N);

@@ -12,24 +12,19 @@
 #include <string>
 #include <vector>
 
-#include "strata/data/npy.hpp"
+#include <support/reference_files.hpp>
+
 #include "strata/metrics/segmentation.hpp"
 
 namespace {
 namespace st = strata;
 namespace fs = std::filesystem;
 
-std::vector<float> read(const fs::path& file, std::size_t rows, std::size_t cols) {
-    std::vector<float> v(rows * cols);
-    st::detail::load_tensor(file, file.string(), {rows, cols}, v.data());
-    return v;
-}
 }  // namespace
 
 TEST_CASE("segmentation metrics match sklearn's over every pixel") {
-    const char* dir = std::getenv("STRATA_SEG_METRICS_DIR");
-    REQUIRE_MESSAGE(dir != nullptr, "STRATA_SEG_METRICS_DIR is not set: run through ctest");
-    std::ifstream index(fs::path(dir) / "cases.txt");
+    const fs::path dir = st::testing::reference_dir("STRATA_SEG_METRICS_DIR");
+    std::ifstream index(dir / "cases.txt");
     std::string line;
     int cases = 0;
     while (std::getline(index, line)) {
@@ -45,8 +40,10 @@ TEST_CASE("segmentation metrics match sklearn's over every pixel") {
             v = text == "nan" ? std::nan("") : std::stod(text);
         }
         CAPTURE(k);
-        const auto scores = read(fs::path(dir) / ("scores" + std::to_string(k) + ".npy"), n, h * w * c);
-        const auto labels = read(fs::path(dir) / ("labels" + std::to_string(k) + ".npy"), n, h * w);
+        const auto scores =
+            st::testing::read_reference(dir / ("scores" + std::to_string(k) + ".npy"), {n, h * w * c});
+        const auto labels =
+            st::testing::read_reference(dir / ("labels" + std::to_string(k) + ".npy"), {n, h * w});
         const st::metrics::predictions<float> p{
             .outputs = scores, .targets = labels, .count = n, .width = h * w * c, .target_width = h * w};
         CHECK(st::metrics::pixel_accuracy{}(p) == doctest::Approx(accuracy).epsilon(1e-12));

@@ -47,6 +47,27 @@ std::size_t class_index(const T* row, std::size_t width) {
     return static_cast<std::size_t>(std::max_element(row, row + width) - row);
 }
 
+// Each target row's class (class_index): rows of width 1 must hold whole
+// class indices >= 0; wider rows are one-hot. `what` names the caller in
+// the error.
+template <class T>
+std::vector<std::size_t> class_labels_of(const T* targets, std::size_t n, std::size_t width,
+                                         const std::string& what) {
+    if (width == 0) throw usage_error(what + ": the targets have width 0; expected class labels");
+    std::vector<std::size_t> labels(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        const T* row = targets + i * width;
+        labels[i] = class_index(row, width);
+        if (width == 1 && static_cast<double>(labels[i]) != static_cast<double>(*row)) {
+            std::ostringstream value;
+            value << static_cast<double>(*row);
+            throw usage_error(what + ": sample " + std::to_string(i) + " has the target " + value.str() +
+                              "; expected a whole class index >= 0 (or one-hot rows)");
+        }
+    }
+    return labels;
+}
+
 // The first n samples, copied.
 template <class T>
 dataset<T> take(const dataset<T>& d, std::size_t n) {

@@ -217,6 +217,52 @@ inline std::array<float, 256> pixel_scale(float divide_by) {
     return scale;
 }
 
+// Runs load(i) for i in [0, n) on the workers. A file that fails (a
+// data_error, or no memory to decode it) stops everything with
+// bad_file::error, or is recorded in problems and left out; returns which
+// samples loaded.
+template <class Load, class Name>
+std::vector<char> load_in_parallel(std::size_t n, const image_folder_options& options, Name name_of,
+                                   Load load, std::vector<std::string>& problems) {
+    std::vector<std::string> errors(n);
+    thread_pool pool(options.workers);
+    const std::size_t tasks = std::min(n, pool.size() * 8);
+    pool.run(tasks, [&](std::size_t task) {
+        for (std::size_t i = task; i < n; i += tasks) {
+            try {
+                load(i);
+            } catch (const data_error& e) {
+                errors[i] = e.what();
+            } catch (const std::bad_alloc&) {
+                errors[i] = name_of(i) + ": out of memory while decoding";
+            }
+        }
+    });
+    std::vector<char> loaded(n, 1);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (errors[i].empty()) continue;
+        if (options.on_bad_file == bad_file::error) throw data_error(errors[i]);
+        problems.push_back(std::move(errors[i]));
+        loaded[i] = 0;
+    }
+    return loaded;
+}
+
+// The loaded samples of d, in order: d itself when all loaded.
+inline dataset<float> loaded_samples(dataset<float>&& d, const std::vector<char>& loaded) {
+    std::size_t kept = 0;
+    const std::size_t sample = d.sample_size(), width = d.target_width();
+    for (std::size_t i = 0; i < loaded.size(); ++i) {
+        if (!loaded[i]) continue;
+        if (kept != i) {
+            std::copy_n(d.x.data() + i * sample, sample, d.x.data() + kept * sample);
+            std::copy_n(d.y.data() + i * width, width, d.y.data() + kept * width);
+        }
+        ++kept;
+    }
+    return kept == loaded.size() ? std::move(d) : take(d, kept);
+}
+
 }  // namespace detail
 
 struct image_folder {
@@ -233,45 +279,23 @@ inline image_folder load_image_folder(const std::filesystem::path& root,
     image_listing listing = list_image_folder(root, options);
     const std::size_t n = listing.files.size(), channels = image::channels_of(options.color);
     const std::size_t sample = options.height * options.width * channels;
-    xt::xtensor<float, 4> x = xt::xtensor<float, 4>::from_shape({n, options.height, options.width, channels});
-    std::vector<std::string> errors(n);
+    dataset<float> all;
+    all.x = xt::xtensor<float, 4>::from_shape({n, options.height, options.width, channels});
+    all.y = xt::xtensor<float, 2>::from_shape({n, 1});
     const auto scale = detail::pixel_scale(options.divide_by);
-    thread_pool pool(options.workers);
-    const std::size_t tasks = std::min(n, pool.size() * 8);
-    pool.run(tasks, [&](std::size_t task) {
-        for (std::size_t i = task; i < n; i += tasks) {
-            try {
-                detail::load_sample(listing.files[i], options, scale, x.data() + i * sample);
-            } catch (const data_error& e) {
-                errors[i] = e.what();
-            } catch (const std::bad_alloc&) {
-                errors[i] = listing.files[i].string() + ": out of memory while decoding";
-            }
-        }
-    });
     image_folder out;
-    out.class_names = std::move(listing.class_names);
     out.problems = std::move(listing.problems);
-    std::size_t kept = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        if (!errors[i].empty()) {
-            if (options.on_bad_file == bad_file::error) throw data_error(errors[i]);
-            out.problems.push_back(std::move(errors[i]));
-            continue;
-        }
-        if (kept != i) std::copy_n(x.data() + i * sample, sample, x.data() + kept * sample);
-        listing.labels[kept] = listing.labels[i];
-        out.files.push_back(std::move(listing.files[i]));
-        ++kept;
-    }
-    if (kept == n) {
-        out.data.x = std::move(x);
-    } else {
-        out.data.x = xt::xtensor<float, 4>::from_shape({kept, options.height, options.width, channels});
-        std::copy_n(x.data(), kept * sample, out.data.x.data());
-    }
-    out.data.y = xt::xtensor<float, 2>::from_shape({kept, 1});
-    for (std::size_t i = 0; i < kept; ++i) out.data.y(i, 0) = static_cast<float>(listing.labels[i]);
+    const auto loaded = detail::load_in_parallel(
+        n, options, [&](std::size_t i) { return listing.files[i].string(); },
+        [&](std::size_t i) {
+            detail::load_sample(listing.files[i], options, scale, all.x.data() + i * sample);
+            all.y(i, 0) = static_cast<float>(listing.labels[i]);
+        },
+        out.problems);
+    for (std::size_t i = 0; i < n; ++i)
+        if (loaded[i]) out.files.push_back(std::move(listing.files[i]));
+    out.class_names = std::move(listing.class_names);
+    out.data = detail::loaded_samples(std::move(all), loaded);
     return out;
 }
 

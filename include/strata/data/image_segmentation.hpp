@@ -8,7 +8,6 @@
 #pragma once
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -16,7 +15,6 @@
 #include <vector>
 
 #include "../core/error.hpp"
-#include "../core/thread_pool.hpp"
 #include "../image/decode.hpp"
 #include "../image/encode.hpp"
 #include "../image/pixels.hpp"
@@ -86,51 +84,29 @@ inline segmentation_folder load_segmentation_folder(const std::filesystem::path&
     std::sort(files.begin(), files.end());
     const std::size_t n = files.size(), channels = image::channels_of(options.color);
     const std::size_t pixels = options.height * options.width, sample = pixels * channels;
-    std::vector<float> x(n * sample), y(n * pixels);
-    std::vector<std::string> errors(n);
+    dataset<float> all;
+    all.x = xt::xtensor<float, 4>::from_shape({n, options.height, options.width, channels});
+    all.y = xt::xtensor<float, 2>::from_shape({n, pixels});
     const auto scale = detail::pixel_scale(options.divide_by);
-    thread_pool pool(options.workers);
-    const std::size_t tasks = std::max<std::size_t>(1, std::min(n, pool.size() * 8));
-    pool.run(tasks, [&](std::size_t task) {
-        for (std::size_t i = task; i < n; i += tasks) {
-            try {
-                detail::load_sample(files[i], options, scale, x.data() + i * sample);
-                const auto mask_file = mask_dir / files[i].filename();
-                const auto mask = image::read(mask_file, options.limits);
-                if (mask.channels != 1)
-                    throw data_error(mask_file.string() +
-                                     ": a mask must be a grey image of class indices, found " +
-                                     std::to_string(mask.channels) + " channels");
-                const auto sized =
-                    image::resize(mask, options.width, options.height, image::interpolation::nearest);
-                for (std::size_t p = 0; p < pixels; ++p)
-                    y[i * pixels + p] = static_cast<float>(sized.pixels[p]);
-            } catch (const data_error& e) {
-                errors[i] = e.what();
-            } catch (const std::bad_alloc&) {
-                errors[i] = files[i].string() + ": out of memory while decoding";
-            }
-        }
-    });
     segmentation_folder out;
-    std::size_t kept = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        if (!errors[i].empty()) {
-            if (options.on_bad_file == bad_file::error) throw data_error(errors[i]);
-            out.problems.push_back(std::move(errors[i]));
-            continue;
-        }
-        if (kept != i) {
-            std::copy_n(x.data() + i * sample, sample, x.data() + kept * sample);
-            std::copy_n(y.data() + i * pixels, pixels, y.data() + kept * pixels);
-        }
-        out.images.push_back(files[i]);
-        ++kept;
-    }
-    out.data.x = xt::xtensor<float, 4>::from_shape({kept, options.height, options.width, channels});
-    out.data.y = xt::xtensor<float, 2>::from_shape({kept, pixels});
-    std::copy_n(x.data(), kept * sample, out.data.x.data());
-    std::copy_n(y.data(), kept * pixels, out.data.y.data());
+    const auto loaded = detail::load_in_parallel(
+        n, options, [&](std::size_t i) { return files[i].string(); },
+        [&](std::size_t i) {
+            detail::load_sample(files[i], options, scale, all.x.data() + i * sample);
+            const auto mask_file = mask_dir / files[i].filename();
+            const auto mask = image::read(mask_file, options.limits);
+            if (mask.channels != 1)
+                throw data_error(mask_file.string() +
+                                 ": a mask must be a grey image of class indices, found " +
+                                 std::to_string(mask.channels) + " channels");
+            const auto sized =
+                image::resize(mask, options.width, options.height, image::interpolation::nearest);
+            for (std::size_t p = 0; p < pixels; ++p) all.y(i, p) = static_cast<float>(sized.pixels[p]);
+        },
+        out.problems);
+    for (std::size_t i = 0; i < n; ++i)
+        if (loaded[i]) out.images.push_back(files[i]);
+    out.data = detail::loaded_samples(std::move(all), loaded);
     return out;
 }
 

@@ -73,9 +73,7 @@ public:
     void prefetch(std::span<const std::size_t> indices) const {
         std::lock_guard lock(mutex_);
         if (ahead_.valid()) ahead_.wait();
-        for (const std::size_t i : indices)
-            if (i >= size())
-                throw usage_error("image_folder_source: index " + std::to_string(i) + " out of range");
+        check_indices(indices);  // now, so the caller hears of it rather than a later gather
         ahead_indices_.assign(indices.begin(), indices.end());
         ahead_buffer_.resize(indices.size() * sample_size());
         ahead_ =
@@ -83,11 +81,14 @@ public:
     }
 
 private:
-    void decode_into(std::span<const std::size_t> indices, float* x) const {
-        const std::size_t sample = sample_size(), n = indices.size();
+    void check_indices(std::span<const std::size_t> indices) const {
         for (const std::size_t i : indices)
             if (i >= size())
                 throw usage_error("image_folder_source: index " + std::to_string(i) + " out of range");
+    }
+    void decode_into(std::span<const std::size_t> indices, float* x) const {
+        const std::size_t sample = sample_size(), n = indices.size();
+        check_indices(indices);
         pool_->run(std::min(n, pool_->size()), [&](std::size_t task) {
             for (std::size_t k = task; k < n; k += pool_->size())
                 detail::load_sample(listing_.files[indices[k]], options_, scale_, x + k * sample);

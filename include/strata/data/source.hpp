@@ -83,10 +83,12 @@ public:
                 throw usage_error("class_balanced_sampler: class " + std::to_string(c) +
                                   " has no samples to draw");
     }
-    // From a data set's class-index targets (width 1).
+    // From a data set's targets: class indices, or one-hot rows.
     template <class T>
     class_balanced_sampler(const dataset<T>& d, std::size_t classes, std::uint64_t seed)
-        : class_balanced_sampler(labels_of(d, classes), classes, seed) {}
+        : class_balanced_sampler(
+              class_labels_of(d.y.data(), d.size(), d.target_width(), "class_balanced_sampler"), classes,
+              seed) {}
 
     std::span<const std::size_t> next_epoch() {
         for (auto& i : order_) {
@@ -106,15 +108,6 @@ public:
     }
 
 private:
-    // class_counts checks every label (width 1, integers in range) first.
-    template <class T>
-    static std::vector<std::size_t> labels_of(const dataset<T>& d, std::size_t classes) {
-        class_counts(d, classes);
-        std::vector<std::size_t> labels(d.size());
-        for (std::size_t i = 0; i < d.size(); ++i) labels[i] = class_index(d.y.data() + i, 1);
-        return labels;
-    }
-
     std::vector<std::vector<std::size_t>> by_class_;
     std::vector<std::size_t> order_;
     rng draws_;

@@ -62,21 +62,7 @@ namespace detail {
 
 template <class T>
 std::vector<std::size_t> class_labels(const dataset<T>& d, const char* what) {
-    const std::size_t n = d.y.shape()[0], width = d.target_width();
-    if (width == 0)
-        throw usage_error(std::string(what) + ": the targets have width 0; expected class labels");
-    std::vector<std::size_t> labels(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        const T* row = d.y.data() + i * width;
-        labels[i] = class_index(row, width);
-        if (width == 1 && static_cast<double>(labels[i]) != static_cast<double>(*row)) {
-            std::ostringstream value;
-            value << static_cast<double>(*row);
-            throw usage_error(std::string(what) + ": sample " + std::to_string(i) + " has the target " +
-                              value.str() + "; expected a whole class index >= 0 (or one-hot rows)");
-        }
-    }
-    return labels;
+    return class_labels_of(d.y.data(), d.y.shape()[0], d.target_width(), what);
 }
 
 inline void fisher_yates(std::span<std::size_t> v, rng& r) {

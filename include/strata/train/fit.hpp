@@ -259,26 +259,16 @@ void check_source_fits(const Source& train, std::size_t target_width, const Loss
     }
 }
 
-// Class indices of a source's targets (width 1), for class-balanced sampling.
+// The class of each of a source's targets, for class-balanced sampling (the
+// sampler checks them against its class count).
 template <class T, class Source>
-std::vector<std::size_t> class_labels_of(const Source& train, std::size_t classes) {
-    if (train.target_width() != 1)
-        throw usage_error("fit: class_balanced_sampling needs class-index targets (width 1), found width " +
-                          std::to_string(train.target_width()));
-    const T* targets = nullptr;
+std::vector<std::size_t> class_labels_of(const Source& train) {
     if constexpr (requires { train.y; })
-        targets = train.y.data();
+        return data::class_labels_of(train.y.data(), train.size(), train.target_width(),
+                                     "class_balanced_sampling");
     else
-        targets = train.targets().data();
-    std::vector<std::size_t> labels(train.size());
-    for (std::size_t i = 0; i < labels.size(); ++i) {
-        labels[i] = data::class_index(targets + i, 1);
-        if (labels[i] >= classes)
-            throw usage_error("fit: class_balanced_sampling{" + std::to_string(classes) + "}: sample " +
-                              std::to_string(i) + " has class " + std::to_string(labels[i]) +
-                              ", expected a class below " + std::to_string(classes));
-    }
-    return labels;
+        return data::class_labels_of(train.targets().data(), train.size(), train.target_width(),
+                                     "class_balanced_sampling");
 }
 
 }  // namespace detail
@@ -450,8 +440,8 @@ history fit_checked(basic_sequential<T, Input, Layers...>& net, const Source& tr
     const std::uint64_t shuffle_seed = cfg.seed_value;
     trainer<Net, Loss, Optimizer> t(net, loss, opt, std::move(static_cast<train_settings<T>&>(cfg)));
     if (cfg.balanced_classes) {
-        data::class_balanced_sampler sampler(detail::class_labels_of<T>(train, *cfg.balanced_classes),
-                                             *cfg.balanced_classes, shuffle_seed);
+        data::class_balanced_sampler sampler(detail::class_labels_of<T>(train), *cfg.balanced_classes,
+                                             shuffle_seed);
         return run_fit<Net>(t, sampler, train, epoch_count, batch, validation_data, options...);
     }
     data::shuffle_sampler sampler(train.size(), shuffle_seed);

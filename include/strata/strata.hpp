@@ -37,6 +37,7 @@
 #include "loss/binary_crossentropy.hpp"
 #include "loss/cross_entropy.hpp"
 #include "loss/mean_squared_error.hpp"
+#include "loss/overlap.hpp"
 #include "loss/pixel.hpp"
 #include "metrics/metrics.hpp"
 #include "metrics/segmentation.hpp"

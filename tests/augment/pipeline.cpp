@@ -1,5 +1,6 @@
 // The pipeline: order, one resampling per run of geometric transforms,
-// reproducible per-sample draws, scratch rules and user-written transforms.
+// reproducible per-sample draws, scratch rules, user-written transforms and
+// segmentation masks that follow the images (apply_to_masks).
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -220,4 +221,268 @@ TEST_CASE("an empty pipeline copies, and a bad call says why") {
     std::vector<double> both(6);
     CHECK_THROWS_WITH_AS(sa::pipeline{}.apply(both.data(), both.data() + 2, 1, {2, 2, 1}, 0, 0),
                          "augment::pipeline::apply: in and out overlap without being equal", st::usage_error);
+}
+
+// Masks: apply_to_masks moves segmentation targets with the images.
+namespace {
+// A geometric transform that always makes the same map.
+struct fixed_map {
+    sa::affine m;
+    sa::affine map(st::rng&, sa::image_shape) const { return m; }
+};
+// A sample transform that changes nothing, to stand in for a photometric
+// element at the same position (so every other element keeps its stream).
+struct keep {
+    template <class T>
+    void apply(T*, sa::image_shape, st::rng&) const {}
+};
+
+// n masks of 2 x 2 blocks of labels 0..k-1, each sample its own arrangement.
+template <class T>
+std::vector<T> block_labels(std::size_t n, sa::image_shape s, std::size_t k) {
+    std::vector<T> x(n * s.size());
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t r = 0; r < s.height; ++r)
+            for (std::size_t c = 0; c < s.width; ++c)
+                for (std::size_t ch = 0; ch < s.channels; ++ch)
+                    x[((i * s.height + r) * s.width + c) * s.channels + ch] =
+                        static_cast<T>((r / 2 * 5 + c / 2 + 3 * i + 7 * ch) % k);
+    return x;
+}
+
+bool all_in(const std::vector<float>& x, const std::vector<float>& allowed) {
+    return std::all_of(x.begin(), x.end(), [&](float v) {
+        return std::find(allowed.begin(), allowed.end(), v) != allowed.end();
+    });
+}
+
+const sa::random_rotation mask_rotation{30};
+const sa::random_shift mask_shift{0.2};
+const sa::random_zoom mask_zoom{0.2, 0.3};
+const sa::horizontal_flip mask_flip{};
+}  // namespace
+
+TEST_CASE("masks follow the images' geometry pixel by pixel, always by nearest") {
+    const sa::image_shape s{9, 10, 1};
+    constexpr std::size_t n = 8, k = 6;
+    const auto labels = block_labels<float>(n, s, k);
+    std::vector<float> image(labels.size()), mask(labels.size());
+
+    // Nearest for both and nothing photometric: the image of labels is the mask.
+    for (const auto fill : {sa::fill_mode::nearest, sa::fill_mode::reflect, sa::fill_mode::wrap}) {
+        const sa::pipeline p{sa::sampling{.interpolation = sa::interpolation::nearest, .fill = fill},
+                             mask_rotation, mask_shift, mask_zoom, mask_flip};
+        p.apply(labels.data(), image.data(), n, s, 11, 3);
+        p.apply_to_masks(labels.data(), mask.data(), n, s, 11, 3);
+        CHECK(mask == image);
+        CHECK(mask != labels);
+    }
+
+    // Bilinear images with photometric elements: the mask is still the
+    // nearest-resampled image of labels, with fill_label outside.
+    const sa::pipeline bilinear{sa::sampling{.fill = sa::fill_mode::constant, .fill_value = -1},
+                                mask_rotation,
+                                mask_shift,
+                                mask_zoom,
+                                mask_flip,
+                                sa::random_brightness{0.3},
+                                sa::random_contrast{0.5, 1.5}};
+    const sa::pipeline nearest{
+        sa::sampling{
+            .interpolation = sa::interpolation::nearest, .fill = sa::fill_mode::constant, .fill_value = 255},
+        mask_rotation, mask_shift, mask_zoom, mask_flip};
+    bilinear.apply(labels.data(), image.data(), n, s, 12, 0);
+    bilinear.apply_to_masks(labels.data(), mask.data(), n, s, 12, 0, 255);
+    std::vector<float> expected(labels.size());
+    nearest.apply(labels.data(), expected.data(), n, s, 12, 0);
+    CHECK(mask == expected);
+    CHECK(all_in(mask, {0, 1, 2, 3, 4, 5, 255}));
+    CHECK(std::count(mask.begin(), mask.end(), 255.f) > 0);
+    // The images themselves blend labels, so the check above is not a copy of them.
+    CHECK(!all_in(image, {-1, 0, 1, 2, 3, 4, 5}));
+}
+
+TEST_CASE_TEMPLATE("a flip and a shift on a 3 x 4 mask, by hand", T, float, std::uint8_t, int) {
+    const sa::image_shape s{3, 4, 1};
+    const std::vector<T> in{0, 1, 2,  3,  //
+                            4, 5, 6,  7,  //
+                            8, 9, 10, 11};
+    std::vector<T> out(12);
+    sa::pipeline{sa::horizontal_flip{1}}.apply_to_masks(in.data(), out.data(), 1, s, 0, 0);
+    CHECK(out == std::vector<T>{3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8});
+
+    // Content one right and one up: out(x, y) = in(x - 1, y + 1).
+    const fixed_map shift{sa::affine::shift(1, -1)};
+    const auto with = [&](sa::fill_mode fill) {
+        return sa::pipeline{
+            sa::sampling{.interpolation = sa::interpolation::nearest, .fill = fill, .fill_value = 7}, shift};
+    };
+    // Constant fill writes fill_label, not the images' fill_value.
+    with(sa::fill_mode::constant).apply_to_masks(in.data(), out.data(), 1, s, 0, 0, 255);
+    CHECK(out == std::vector<T>{255, 4, 5, 6,   //
+                                255, 8, 9, 10,  //
+                                255, 255, 255, 255});
+    with(sa::fill_mode::nearest).apply_to_masks(in.data(), out.data(), 1, s, 0, 0, 255);
+    CHECK(out == std::vector<T>{4, 4, 5, 6,   //
+                                8, 8, 9, 10,  //
+                                8, 8, 9, 10});
+    with(sa::fill_mode::wrap).apply_to_masks(in.data(), out.data(), 1, s, 0, 0, 255);
+    CHECK(out == std::vector<T>{7, 4, 5, 6,    //
+                                11, 8, 9, 10,  //
+                                3, 0, 1, 2});
+
+    // A bilinear pipeline blends images over 0.6 pixel; the mask takes the nearest pixel.
+    const sa::pipeline bilinear{sa::sampling{.fill = sa::fill_mode::constant},
+                                fixed_map{sa::affine::shift(0.6, 0)}};
+    bilinear.apply_to_masks(in.data(), out.data(), 1, s, 0, 0, 255);
+    CHECK(out == std::vector<T>{255, 0, 1, 2,  //
+                                255, 4, 5, 6,  //
+                                255, 8, 9, 10});
+    // In place, with the pipeline's own scratch.
+    auto inplace = in;
+    bilinear.apply_to_masks(inplace.data(), inplace.data(), 1, s, 0, 0, 255);
+    CHECK(inplace == out);
+}
+
+TEST_CASE("an integer mask refuses a fill_label it cannot hold") {
+    const std::vector<std::uint8_t> in(12, 1);
+    std::vector<std::uint8_t> out(12);
+    const sa::pipeline p{sa::horizontal_flip{1}};
+    CHECK_THROWS_WITH_AS(p.apply_to_masks(in.data(), out.data(), 1, {3, 4, 1}, 0, 0, 256),
+                         "augment::pipeline::apply_to_masks: fill_label 256 is not a value of the masks' "
+                         "integer type (0 to 255)",
+                         st::usage_error);
+    CHECK_THROWS_AS(p.apply_to_masks(in.data(), out.data(), 1, {3, 4, 1}, 0, 0, 1.5), st::usage_error);
+    CHECK_THROWS_AS(p.apply_to_masks(in.data(), out.data(), 1, {3, 4, 1}, 0, 0, -1), st::usage_error);
+    std::vector<int> signed_in(12, 1), signed_out(12);
+    p.apply_to_masks(signed_in.data(), signed_out.data(), 1, {3, 4, 1}, 0, 0, -1);
+    CHECK(signed_out == signed_in);
+}
+
+TEST_CASE("photometric elements leave masks alone") {
+    const sa::image_shape s{5, 6, 1};
+    const auto labels = block_labels<float>(4, s, 4);
+    const sa::pipeline p{sa::rescale{2}, sa::random_brightness{0.5},     sa::random_contrast{0.5, 1.5},
+                         sa::cutout{3},  sa::samplewise_normalization{}, salt{0.5, 9},
+                         invert{}};
+    std::vector<float> out(labels.size());
+    p.apply_to_masks(labels.data(), out.data(), 4, s, 1, 0, 255, std::span<float>{});
+    CHECK(out == labels);
+    auto inplace = labels;
+    p.apply_to_masks(inplace.data(), inplace.data(), 4, s, 1, 0);
+    CHECK(inplace == labels);
+    CHECK(p.scratch_size(s) == 0);
+}
+
+TEST_CASE("random_crop moves masks with the images, padding with fill_label") {
+    const sa::image_shape s{6, 7, 1};
+    constexpr std::size_t n = 6;
+    const auto labels = block_labels<float>(n, s, 5);
+    const sa::pipeline image_path{sa::random_brightness{0.2}, sa::random_crop{2, 99}};
+    const sa::pipeline label_path{keep{}, sa::random_crop{2, 99}};
+    std::vector<float> mask(labels.size()), expected(labels.size());
+    image_path.apply_to_masks(labels.data(), mask.data(), n, s, 4, 0, 99);
+    label_path.apply(labels.data(), expected.data(), n, s, 4, 0);
+    CHECK(mask == expected);
+    CHECK(mask != labels);
+    // Another fill_label goes exactly where the images get their padding.
+    image_path.apply_to_masks(labels.data(), mask.data(), n, s, 4, 0, 255);
+    for (std::size_t i = 0; i < mask.size(); ++i) CHECK(mask[i] == (expected[i] == 99 ? 255 : expected[i]));
+}
+
+TEST_CASE("a photometric element between two geometric runs: masks are resampled twice, as images") {
+    const sa::image_shape s{9, 9, 1};
+    const auto labels = block_labels<float>(1, s, 6);
+    const sa::sampling nearest{.interpolation = sa::interpolation::nearest};
+    const fixed_map turn{sa::affine::rotation(45)};
+    const sa::pipeline p{sa::sampling{}, turn, sa::random_brightness{0.3}, turn};
+    std::vector<float> mask(labels.size()), once(labels.size()), expected(labels.size());
+    p.apply_to_masks(labels.data(), mask.data(), 1, s, 0, 0);
+    // Two nearest resamplings of 45 degrees each, not one exact quarter turn.
+    sa::warp(labels.data(), once.data(), s, sa::affine::rotation(45), nearest);
+    sa::warp(once.data(), expected.data(), s, sa::affine::rotation(45), nearest);
+    CHECK(mask == expected);
+    sa::warp(labels.data(), once.data(), s, sa::affine::rotation(90), nearest);
+    CHECK(mask != once);
+
+    // Random maps: the label image through the same pipeline (photometric
+    // element kept in place but doing nothing) gives the masks.
+    constexpr std::size_t n = 6;
+    const auto batch = block_labels<float>(n, s, 6);
+    const sa::pipeline images{
+        sa::sampling{.interpolation = sa::interpolation::nearest, .fill = sa::fill_mode::reflect},
+        mask_rotation,
+        mask_zoom,
+        sa::random_contrast{0.5, 2},
+        mask_shift,
+        mask_flip};
+    const sa::pipeline labels_path{
+        sa::sampling{.interpolation = sa::interpolation::nearest, .fill = sa::fill_mode::reflect},
+        mask_rotation,
+        mask_zoom,
+        keep{},
+        mask_shift,
+        mask_flip};
+    std::vector<float> masks(batch.size()), label_images(batch.size());
+    images.apply_to_masks(batch.data(), masks.data(), n, s, 8, 0);
+    labels_path.apply(batch.data(), label_images.data(), n, s, 8, 0);
+    CHECK(masks == label_images);
+
+    // The second run reads the first's result, so scratch is needed, out of place too.
+    std::vector<float> scratch(p.scratch_size(s)), short_scratch(80);
+    p.apply_to_masks(labels.data(), once.data(), 1, s, 0, 0, 0, std::span<float>(scratch));
+    CHECK(once == mask);
+    CHECK_THROWS_WITH_AS(
+        p.apply_to_masks(labels.data(), once.data(), 1, s, 0, 0, 0, std::span<float>(short_scratch)),
+        "augment::pipeline::apply_to_masks: scratch holds 80 values; this pipeline needs "
+        "scratch_size(mask_shape) = 81",
+        st::usage_error);
+}
+
+TEST_CASE("every channel of a multi-channel mask moves the same way") {
+    const sa::image_shape one{8, 7, 1}, two{8, 7, 2};
+    constexpr std::size_t n = 5;
+    const auto mask = block_labels<double>(n, two, 4);
+    const sa::pipeline p{mask_rotation, mask_shift, sa::random_brightness{0.1},
+                         mask_zoom,     mask_flip,  sa::sampling{.fill = sa::fill_mode::constant}};
+    std::vector<double> out(mask.size());
+    p.apply_to_masks(mask.data(), out.data(), n, two, 21, 5, 255);
+    for (std::size_t ch = 0; ch < 2; ++ch) {
+        std::vector<double> channel(n * one.size()), moved(channel.size());
+        for (std::size_t i = 0; i < channel.size(); ++i) channel[i] = mask[2 * i + ch];
+        p.apply_to_masks(channel.data(), moved.data(), n, one, 21, 5, 255);
+        for (std::size_t i = 0; i < moved.size(); ++i) CHECK(out[2 * i + ch] == moved[i]);
+    }
+    CHECK(out != mask);
+}
+
+TEST_CASE("a mask's result does not depend on how the batch is split") {
+    const sa::image_shape s{7, 6, 1};
+    constexpr std::size_t n = 9;
+    const auto labels = block_labels<float>(n, s, 5);
+    std::vector<float> whole(labels.size()), halves(labels.size()), single(labels.size());
+    mixed.apply_to_masks(labels.data(), whole.data(), n, s, 7, 100, 255);
+    mixed.apply_to_masks(labels.data(), halves.data(), 4, s, 7, 100, 255);
+    mixed.apply_to_masks(labels.data() + 4 * s.size(), halves.data() + 4 * s.size(), n - 4, s, 7, 104, 255);
+    CHECK(halves == whole);
+    for (std::size_t i = 0; i < n; ++i)
+        mixed.apply_to_masks(labels.data() + i * s.size(), single.data() + i * s.size(), 1, s, 7, 100 + i,
+                             255);
+    CHECK(single == whole);
+    auto inplace = labels;
+    mixed.apply_to_masks(inplace.data(), inplace.data(), n, s, 7, 100, 255);
+    CHECK(inplace == whole);
+    CHECK(whole != labels);
+    // Another seed, other draws.
+    std::vector<float> other(labels.size());
+    mixed.apply_to_masks(labels.data(), other.data(), n, s, 8, 100, 255);
+    CHECK(other != whole);
+    // A bad call says why, as apply does.
+    CHECK_THROWS_WITH_AS(mixed.apply_to_masks(whole.data(), whole.data() + 1, 1, s, 7, 0),
+                         "augment::pipeline::apply_to_masks: in and out overlap without being equal",
+                         st::usage_error);
+    CHECK_THROWS_WITH_AS(mixed.apply_to_masks(labels.data(), whole.data(), 1, {7, 6, 0}, 7, 0),
+                         "augment::pipeline::apply_to_masks: image shape (7, 6, 0) has a zero dimension; "
+                         "expected height, width and channels >= 1",
+                         st::usage_error);
 }

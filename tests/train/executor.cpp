@@ -1,54 +1,9 @@
 // Counts heap allocations to prove that a training step allocates nothing
 // once its buffers exist.
-#include <atomic>
-#include <cstdlib>
-#include <new>
-
 #include <doctest/doctest.h>
 #include <strata/strata.hpp>
 
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define STRATA_TEST_UNDER_TSAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define STRATA_TEST_UNDER_TSAN 1
-#endif
-
-namespace {
-std::atomic<std::size_t> allocations{0};
-// ThreadSanitizer's runtime defines operator new itself, so under it nothing
-// is counted and only the threading is checked.
-#ifdef STRATA_TEST_UNDER_TSAN
-constexpr bool counting_allocations = false;
-#else
-constexpr bool counting_allocations = true;
-#endif
-}  // namespace
-
-#ifndef STRATA_TEST_UNDER_TSAN
-void* operator new(std::size_t n) {
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-void* operator new(std::size_t n, std::align_val_t a) {
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    const std::size_t align = static_cast<std::size_t>(a);
-    if (void* p = std::aligned_alloc(align, (n + align - 1) / align * align)) return p;
-    throw std::bad_alloc();
-}
-// These replace the global functions, so free() matches the malloc() above;
-// GCC 12 sees the inlined pair as mismatched (its -Wmismatched-new-delete).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-#endif
+#include "../support/count_allocations.hpp"
 
 namespace st = strata;
 
@@ -71,10 +26,10 @@ void check_steady_state_allocates_nothing(std::size_t sample_size) {
         return stats;
     };
     step(64, 1);  // sizes every buffer
-    const std::size_t before = allocations.load();
+    const std::size_t before = strata_test::allocations.load();
     for (std::uint64_t s = 2; s < 6; ++s) CHECK(step(64, s).finite);
     CHECK(step(37, 9).finite);  // a smaller last batch reuses the buffers
-    if (counting_allocations) CHECK(allocations.load() == before);
+    if (strata_test::counting_allocations) CHECK(strata_test::allocations.load() == before);
 }
 }  // namespace
 
@@ -159,7 +114,7 @@ TEST_CASE("one image split across threads gives the one-thread result, and alloc
             }
         }
     }
-    const std::size_t before = allocations.load();
+    const std::size_t before = strata_test::allocations.load();
     for (int round = 0; round < 50; ++round) two.predict_batch(net, x.data(), 1, got.data());
-    if (counting_allocations) CHECK(allocations.load() == before);
+    if (strata_test::counting_allocations) CHECK(strata_test::allocations.load() == before);
 }

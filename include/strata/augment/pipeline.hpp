@@ -6,14 +6,20 @@
 // from augment::sample_stream(seed, i, k), so a sample's result depends on the
 // seed and its index, never on how the batch is split across threads; vary
 // the seed per epoch (e.g. mix_keys(seed, epoch)) for fresh draws.
+// apply_to_masks gives segmentation masks the same geometry: the same maps,
+// resampled at the same points, by nearest so labels stay labels.
 #pragma once
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <span>
+#include <sstream>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -38,8 +44,9 @@ constexpr element_kind kind_of() noexcept {
         return element_kind::sample;
 }
 
-// A sample on its way through the pipeline: dst holds it once `placed`.
-template <class T>
+// A sample on its way through the pipeline: dst holds it once `placed`. A
+// mask run (Masks) settles at the same points, with the mask settings.
+template <class T, bool Masks = false>
 struct sample_run {
     const T* src;
     T* dst;
@@ -135,21 +142,8 @@ public:
                std::size_t first_sample, std::span<T> scratch) const {
         static_assert(std::is_floating_point_v<T>, "augment::pipeline works on float or double images");
         static_assert((check_element<A, T>() && ...));
-        augment::detail::require_shape(s, "augment::pipeline::apply");
-        const std::size_t size = s.size();
-        if (in != out && std::less<const T*>{}(in, out + n * size) &&
-            std::less<const T*>{}(out, in + n * size))
-            throw usage_error("augment::pipeline::apply: in and out overlap without being equal");
-        if (needs_scratch(in == out) && scratch.size() < size) {
-            throw usage_error("augment::pipeline::apply: scratch holds " + std::to_string(scratch.size()) +
-                              " values; this pipeline needs scratch_size(shape) = " + std::to_string(size));
-        }
-        const sampling how = settings();
-        for (std::size_t j = 0; j < n; ++j) {
-            detail::sample_run<T> run{in + j * size, out + j * size, scratch.data(), s, how};
-            run_elements(run, seed, first_sample + j, std::index_sequence_for<A...>{});
-            run.settle();
-        }
+        check_call(in, out, n, s, scratch, "augment::pipeline::apply", "shape");
+        run_samples<false>(in, out, n, s, seed, first_sample, scratch, settings());
     }
 
     // As above with scratch of its own: one buffer per thread, grown to the
@@ -158,9 +152,43 @@ public:
     void apply(const T* in, T* out, std::size_t n, image_shape s, std::uint64_t seed,
                std::size_t first_sample) const {
         if (!needs_scratch(in == out)) return apply(in, out, n, s, seed, first_sample, std::span<T>{});
-        thread_local std::vector<T> buffer;
-        if (buffer.size() < s.size()) buffer.resize(s.size());
-        apply(in, out, n, s, seed, first_sample, std::span<T>(buffer));
+        apply(in, out, n, s, seed, first_sample, own_scratch<T>(s));
+    }
+
+    // The same geometric maps, applied to masks (segmentation targets) of the
+    // samples that apply(in, out, n, image_shape, seed, first_sample) augments:
+    // nearest resampling so class indices stay class indices, at the same
+    // points as the images (twice if a sample transform splits the geometric
+    // transforms in two). Sample transforms leave masks alone, except those
+    // that move pixels (random_crop; see augment::mask_transform), which move
+    // the mask the same way. Outside the image the pipeline's fill mode
+    // applies, except that constant fill (and random_crop's padding) writes
+    // fill_label. mask_shape must have the images' height and width (it is not
+    // checked against them) and any channels: 1 for class-index maps, C for
+    // binary or soft masks. T may be integral (fill_label must fit it). In,
+    // out and scratch (scratch_size(mask_shape)) follow apply's rules.
+    template <class T>
+    void apply_to_masks(const T* in, T* out, std::size_t n, image_shape mask_shape, std::uint64_t seed,
+                        std::size_t first_sample, double fill_label, std::span<T> scratch) const {
+        static_assert(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>,
+                      "augment::pipeline::apply_to_masks works on masks of numbers (float, double or an "
+                      "integer type)");
+        constexpr const char* who = "augment::pipeline::apply_to_masks";
+        check_call(in, out, n, mask_shape, scratch, who, "mask_shape");
+        check_fill_label<T>(fill_label, who);
+        sampling how = settings();
+        how.interpolation = interpolation::nearest;
+        how.fill_value = fill_label;
+        run_samples<true>(in, out, n, mask_shape, seed, first_sample, scratch, how);
+    }
+
+    // As above with scratch of its own, as apply has.
+    template <class T>
+    void apply_to_masks(const T* in, T* out, std::size_t n, image_shape mask_shape, std::uint64_t seed,
+                        std::size_t first_sample, double fill_label = 0) const {
+        if (!needs_scratch(in == out))
+            return apply_to_masks(in, out, n, mask_shape, seed, first_sample, fill_label, std::span<T>{});
+        apply_to_masks(in, out, n, mask_shape, seed, first_sample, fill_label, own_scratch<T>(mask_shape));
     }
 
 private:
@@ -176,14 +204,62 @@ private:
     static void take_settings(sampling& s, const E& e) noexcept {
         if constexpr (std::is_same_v<E, sampling>) s = e;
     }
+    // One buffer per thread and value type, grown to the largest sample seen.
+    template <class T>
+    static std::span<T> own_scratch(image_shape s) {
+        thread_local std::vector<T> buffer;
+        if (buffer.size() < s.size()) buffer.resize(s.size());
+        return std::span<T>(buffer);
+    }
 
-    template <class T, std::size_t... K>
-    void run_elements(detail::sample_run<T>& run, [[maybe_unused]] std::uint64_t seed,
+    template <class T>
+    static void check_call(const T* in, const T* out, std::size_t n, image_shape s, std::span<T> scratch,
+                           const char* who, const char* shape_name) {
+        augment::detail::require_shape(s, who);
+        const std::size_t size = s.size();
+        if (in != out && std::less<const T*>{}(in, out + n * size) &&
+            std::less<const T*>{}(out, in + n * size))
+            throw usage_error(std::string(who) + ": in and out overlap without being equal");
+        if (needs_scratch(in == out) && scratch.size() < size) {
+            throw usage_error(std::string(who) + ": scratch holds " + std::to_string(scratch.size()) +
+                              " values; this pipeline needs scratch_size(" + shape_name +
+                              ") = " + std::to_string(size));
+        }
+    }
+    // An integer mask cannot hold 0.5 or 256 (uint8): refuse rather than wrap.
+    template <class T>
+    static void check_fill_label(double fill_label, const char* who) {
+        if constexpr (std::is_integral_v<T>) {
+            using limits = std::numeric_limits<T>;
+            // lowest and max + 1 are powers of two (or 0), exact in double.
+            const auto lo = static_cast<double>(limits::lowest()),
+                       end = static_cast<double>(limits::max() / 2 + 1) * 2;
+            if (!(fill_label >= lo && fill_label < end) || fill_label != std::floor(fill_label)) {
+                std::ostringstream os;
+                os << who << ": fill_label " << fill_label << " is not a value of the masks' integer type ("
+                   << +limits::lowest() << " to " << +limits::max() << ")";
+                throw usage_error(os.str());
+            }
+        }
+    }
+
+    template <bool Masks, class T>
+    void run_samples(const T* in, T* out, std::size_t n, image_shape s, std::uint64_t seed,
+                     std::size_t first_sample, std::span<T> scratch, const sampling& how) const {
+        const std::size_t size = s.size();
+        for (std::size_t j = 0; j < n; ++j) {
+            detail::sample_run<T, Masks> run{in + j * size, out + j * size, scratch.data(), s, how};
+            run_elements(run, seed, first_sample + j, std::index_sequence_for<A...>{});
+            run.settle();
+        }
+    }
+    template <class T, bool Masks, std::size_t... K>
+    void run_elements(detail::sample_run<T, Masks>& run, [[maybe_unused]] std::uint64_t seed,
                       [[maybe_unused]] std::size_t sample, std::index_sequence<K...>) const {
         (run_element<K>(run, seed, sample), ...);
     }
-    template <std::size_t K, class T>
-    void run_element([[maybe_unused]] detail::sample_run<T>& run, [[maybe_unused]] std::uint64_t seed,
+    template <std::size_t K, class T, bool Masks>
+    void run_element([[maybe_unused]] detail::sample_run<T, Masks>& run, [[maybe_unused]] std::uint64_t seed,
                      [[maybe_unused]] std::size_t sample) const {
         using E = std::tuple_element_t<K, std::tuple<A...>>;
         const E& e = std::get<K>(elements_);
@@ -192,9 +268,15 @@ private:
             run.pending = run.pending * static_cast<affine>(e.map(r, run.shape));
             run.has_pending = true;
         } else if constexpr (detail::kind_of<E>() == detail::element_kind::sample) {
+            // A mask settles here too, so it is resampled where the image is.
             run.settle();
-            rng r = sample_stream(seed, sample, K);
-            e.apply(run.dst, run.shape, r);
+            if constexpr (!Masks) {
+                rng r = sample_stream(seed, sample, K);
+                e.apply(run.dst, run.shape, r);
+            } else if constexpr (mask_transform<E, T>) {
+                rng r = sample_stream(seed, sample, K);
+                e.apply_to_mask(run.dst, run.shape, r, run.how.fill_value);
+            }
         }
     }
 

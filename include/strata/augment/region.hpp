@@ -71,6 +71,12 @@ public:
         const offset o = draw(r);
         if (o.dx != 0 || o.dy != 0) detail::shift_pixels(x, s, o.dx, o.dy, static_cast<T>(fill_value_));
     }
+    // The same window of a mask (the same draw from the same stream), padded with fill_label.
+    template <class T>
+    void apply_to_mask(T* mask, image_shape s, rng& r, double fill_label) const noexcept {
+        const offset o = draw(r);
+        if (o.dx != 0 || o.dy != 0) detail::shift_pixels(mask, s, o.dx, o.dy, static_cast<T>(fill_label));
+    }
 
 private:
     int padding_;

@@ -11,7 +11,11 @@
 //     augment::affine map(strata::rng& r, augment::image_shape s) const;
 //       returns its output-to-input map about the image centre; the pipeline
 //       multiplies the maps of neighbouring geometric transforms and resamples
-//       each sample once, with the pipeline's augment::sampling settings.
+//       each sample once, with the pipeline's augment::sampling settings;
+//       the map may use s.height and s.width, not s.channels (masks share
+//       the map and have channels of their own).
+// A sample transform that moves pixels also gives apply_to_mask
+// (augment::mask_transform) so that segmentation masks follow.
 // r is this sample's own stream for this element (augment::sample_stream), so
 // results depend on the seed and the sample's index, never on threads. Check
 // ranges in the constructor; apply and map are called from several threads
@@ -115,6 +119,15 @@ concept sample_transform = requires(const A& a, T* x, image_shape s, rng& r) {
 template <class A>
 concept geometric_transform = requires(const A& a, image_shape s, rng& r) {
     { a.map(r, s) } -> std::convertible_to<affine>;
+};
+
+// A sample transform that moves pixels (random_crop) also moves masks, for
+// pipeline::apply_to_masks: apply_to_mask(mask, mask_shape, r, fill_label)
+// with the same stream r, so it draws the same move. Sample transforms
+// without it leave masks alone.
+template <class A, class T>
+concept mask_transform = requires(const A& a, T* m, image_shape s, rng& r, double fill_label) {
+    a.apply_to_mask(m, s, r, fill_label);
 };
 
 }  // namespace strata::augment

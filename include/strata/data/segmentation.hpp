@@ -3,7 +3,7 @@
 // and scales, each pixel labelled with the class of the garment covering it
 // (class + 1) or background (0). A garment covers the pixels where its
 // resized image exceeds a small threshold; later garments cover earlier
-// ones. Everything follows from the seed, and each canvas draws only from
+// ones, but only partly (max_overlap). Everything follows from the seed, and each canvas draws only from
 // the source set it is given (build test canvases from test images).
 //
 // The result is an ordinary dataset: x (N, H, W, 1) in [0, 1], and y
@@ -31,6 +31,12 @@ struct segmentation_options {
     std::size_t min_objects = 1, max_objects = 4;
     double min_scale = 0.75, max_scale = 1.5;  // of the source image's side
     float threshold = 0.1f;                    // a garment's pixels: value above this after resizing
+    // At most this share of a garment's pixels may cover garments placed
+    // before it: a garment hidden behind others cannot be told apart. Up to
+    // placement_attempts positions are drawn; if none qualifies, the one
+    // covering least is kept. 1 allows any overlap.
+    double max_overlap = 0.2;
+    std::size_t placement_attempts = 20;
     std::uint64_t seed = 0;
 };
 
@@ -59,6 +65,9 @@ inline segmentation_set make_segmentation(const dataset<float>& source, std::siz
     if (o.min_objects == 0 || o.min_objects > o.max_objects)
         throw usage_error(
             "make_segmentation: objects per canvas must satisfy 1 <= min_objects <= max_objects");
+    if (!(o.max_overlap >= 0 && o.max_overlap <= 1) || o.placement_attempts == 0)
+        throw usage_error(
+            "make_segmentation: max_overlap must be in [0, 1] and placement_attempts at least 1");
     if (!(o.min_scale > 0 && o.min_scale <= o.max_scale))
         throw usage_error("make_segmentation: scales must satisfy 0 < min_scale <= max_scale");
     const std::size_t largest =
@@ -92,8 +101,6 @@ inline segmentation_set make_segmentation(const dataset<float>& source, std::siz
                 1, static_cast<std::size_t>(std::lround(scale * static_cast<double>(in[1]))));
             p.width = std::max<std::size_t>(
                 1, static_cast<std::size_t>(std::lround(scale * static_cast<double>(in[2]))));
-            p.top = draws.below(o.height - p.height + 1);
-            p.left = draws.below(o.width - p.width + 1);
             // Resized as 8-bit grey with Pillow's bilinear filter, like an image file would be.
             image::image8 garment{in[2], in[1], 1, std::vector<std::uint8_t>(sample)};
             const float* src = source.x.data() + p.source * sample;
@@ -101,6 +108,27 @@ inline segmentation_set make_segmentation(const dataset<float>& source, std::siz
                 garment.pixels[i] =
                     static_cast<std::uint8_t>(std::lround(std::clamp(src[i], 0.0f, 1.0f) * 255.0f));
             const auto resized = image::resize(garment, p.width, p.height, image::interpolation::bilinear);
+            const auto covers = [&](std::size_t y, std::size_t x) {
+                return static_cast<float>(resized.pixels[y * p.width + x]) / 255.0f > o.threshold;
+            };
+            std::size_t own = 0;
+            for (std::size_t y = 0; y < p.height; ++y)
+                for (std::size_t x = 0; x < p.width; ++x) own += covers(y, x);
+            const auto overlap_at = [&](std::size_t top, std::size_t left) {
+                std::size_t hidden = 0;
+                for (std::size_t y = 0; y < p.height; ++y)
+                    for (std::size_t x = 0; x < p.width; ++x)
+                        hidden += covers(y, x) && mask[(top + y) * o.width + left + x] != 0.0f;
+                return hidden;
+            };
+            std::size_t least = own + 1;
+            for (std::size_t attempt = 0; attempt < o.placement_attempts; ++attempt) {
+                const std::size_t top = draws.below(o.height - p.height + 1);
+                const std::size_t left = draws.below(o.width - p.width + 1);
+                const std::size_t hidden = overlap_at(top, left);
+                if (hidden < least) least = hidden, p.top = top, p.left = left;
+                if (static_cast<double>(hidden) <= o.max_overlap * static_cast<double>(own)) break;
+            }
             for (std::size_t y = 0; y < p.height; ++y)
                 for (std::size_t x = 0; x < p.width; ++x) {
                     const float v = static_cast<float>(resized.pixels[y * p.width + x]) / 255.0f;

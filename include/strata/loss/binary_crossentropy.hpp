@@ -13,6 +13,29 @@
 
 namespace strata::loss {
 
+namespace detail {
+
+// 1 / (1 + e^-z) without overflow for either sign of z.
+inline double sigmoid(double z) {
+    return z >= 0 ? 1.0 / (1.0 + std::exp(-z)) : std::exp(z) / (1.0 + std::exp(z));
+}
+
+struct element_loss {
+    double loss, slope;  // slope: d(loss)/d(prediction)
+};
+
+// Binary cross-entropy of one prediction z (a logit, or a probability) against
+// a target t in [0, 1]. A clipped probability gets slope 0: moving it does not
+// change the loss.
+inline element_loss binary_cross_entropy_element(double z, double t, bool from_logits) {
+    if (from_logits) return {std::max(z, 0.0) - z * t + std::log1p(std::exp(-std::abs(z))), sigmoid(z) - t};
+    constexpr double eps = strata::detail::probability_epsilon;
+    const double p = std::clamp(z, eps, 1.0 - eps);
+    return {-(t * std::log(p) + (1 - t) * std::log(1 - p)), p == z ? (p - t) / (p * (1 - p)) : 0.0};
+}
+
+}  // namespace detail
+
 struct binary_crossentropy {
     bool from_logits = false;
     static constexpr std::string_view name = "binary_crossentropy";
@@ -34,22 +57,10 @@ struct binary_crossentropy {
         const double per_output = 1.0 / static_cast<double>(outputs);
         double total = 0;
         for (std::size_t i = 0; i < n * outputs; ++i) {
-            const double z = static_cast<double>(pred[i]), t = static_cast<double>(y[i]);
-            if (from_logits) {
-                total += std::max(z, 0.0) - z * t + std::log1p(std::exp(-std::abs(z)));
-                if (grad) {
-                    const double sig =
-                        z >= 0 ? 1.0 / (1.0 + std::exp(-z)) : std::exp(z) / (1.0 + std::exp(z));
-                    grad[i] = static_cast<T>(grad_scale * per_output * (sig - t));
-                }
-            } else {
-                constexpr double eps = strata::detail::probability_epsilon;
-                const double p = std::clamp(z, eps, 1.0 - eps);
-                total -= t * std::log(p) + (1 - t) * std::log(1 - p);
-                if (grad)
-                    grad[i] =
-                        p == z ? static_cast<T>(grad_scale * per_output * (p - t) / (p * (1 - p))) : T(0);
-            }
+            const auto e = detail::binary_cross_entropy_element(static_cast<double>(pred[i]),
+                                                                static_cast<double>(y[i]), from_logits);
+            total += e.loss;
+            if (grad) grad[i] = static_cast<T>(grad_scale * per_output * e.slope);
         }
         return total * per_output;
     }

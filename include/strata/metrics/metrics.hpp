@@ -12,6 +12,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdio>
+#include <functional>
+#include <memory>
 #include <numeric>
 #include <span>
 #include <string>
@@ -57,8 +59,15 @@ public:
     template <class T>
     static confusion_matrix of(const predictions<T>& p) {
         confusion_matrix m(p.classes());
-        for (std::size_t i = 0; i < p.count; ++i) m.add(p.label(i), p.predicted(i));
+        m.add(p);
         return m;
+    }
+
+    // Every sample of a batch; an empty matrix takes the batch's classes.
+    template <class T>
+    void add(const predictions<T>& p) {
+        if (classes_ == 0) *this = confusion_matrix(p.classes());
+        for (std::size_t i = 0; i < p.count; ++i) add(p.label(i), p.predicted(i));
     }
 
     void add(std::size_t truth, std::size_t predicted, std::size_t count = 1) {
@@ -185,23 +194,37 @@ double roc_auc(const predictions<T>& p) {
 }
 
 // Mean over every output of every sample (sklearn's uniform average).
+// Sums of absolute and squared errors over the outputs seen so far.
+struct error_sums {
+    double absolute = 0, squared = 0;
+    std::size_t values = 0;
+
+    template <class T>
+    void add(const predictions<T>& p) {
+        if (p.width != p.target_width)
+            throw usage_error("mean_absolute_error and mean_squared_error: need one target per output");
+        for (std::size_t i = 0; i < p.count * p.width; ++i) {
+            const double d = static_cast<double>(p.outputs[i]) - static_cast<double>(p.targets[i]);
+            absolute += std::abs(d);
+            squared += d * d;
+        }
+        values += p.count * p.width;
+    }
+    double mean_absolute() const { return values ? absolute / static_cast<double>(values) : 0.0; }
+    double mean_squared() const { return values ? squared / static_cast<double>(values) : 0.0; }
+};
+
 template <class T>
 double mean_absolute_error(const predictions<T>& p) {
-    if (p.width != p.target_width) throw usage_error("mean_absolute_error: needs one target per output");
-    double sum = 0;
-    for (std::size_t i = 0; i < p.count * p.width; ++i)
-        sum += std::abs(static_cast<double>(p.outputs[i]) - static_cast<double>(p.targets[i]));
-    return p.count ? sum / static_cast<double>(p.count * p.width) : 0.0;
+    error_sums e;
+    e.add(p);
+    return e.mean_absolute();
 }
 template <class T>
 double mean_squared_error(const predictions<T>& p) {
-    if (p.width != p.target_width) throw usage_error("mean_squared_error: needs one target per output");
-    double sum = 0;
-    for (std::size_t i = 0; i < p.count * p.width; ++i) {
-        const double d = static_cast<double>(p.outputs[i]) - static_cast<double>(p.targets[i]);
-        sum += d * d;
-    }
-    return p.count ? sum / static_cast<double>(p.count * p.width) : 0.0;
+    error_sums e;
+    e.add(p);
+    return e.mean_squared();
 }
 
 // sklearn's classification_report text for every class of the matrix (names
@@ -283,41 +306,35 @@ struct top_k {
 enum class average { macro, weighted };
 
 namespace detail {
-// One averaged score of a pass, and its name: "<score>_macro" or "<score>_weighted".
-template <class T>
-averages averaged(const predictions<T>& p, average a) {
-    const auto m = confusion_matrix::of(p);
-    return a == average::macro ? m.macro() : m.weighted();
-}
 inline std::string averaged_name(const char* score, average a) {
     return std::string(score) + (a == average::macro ? "_macro" : "_weighted");
 }
 }  // namespace detail
 
-struct precision {
-    metrics::average average = average::macro;
-    std::string name() const { return detail::averaged_name("precision", average); }
-    template <class T>
-    double operator()(const predictions<T>& p) const {
-        return detail::averaged(p, average).precision;
-    }
-};
-struct recall {
-    metrics::average average = average::macro;
-    std::string name() const { return detail::averaged_name("recall", average); }
-    template <class T>
-    double operator()(const predictions<T>& p) const {
-        return detail::averaged(p, average).recall;
-    }
-};
-struct f1 {
-    metrics::average average = average::macro;
-    std::string name() const { return detail::averaged_name("f1", average); }
-    template <class T>
-    double operator()(const predictions<T>& p) const {
-        return detail::averaged(p, average).f1;
-    }
-};
+// The averaged scores keep a confusion matrix over the batches of a pass.
+#define STRATA_CONFUSION_SCORE(score)                                               \
+    struct score {                                                                  \
+        metrics::average average = average::macro;                                  \
+        using tally_type = confusion_matrix;                                        \
+        std::string name() const { return detail::averaged_name(#score, average); } \
+        tally_type start() const { return {}; }                                     \
+        template <class T>                                                          \
+        void add(tally_type& m, const predictions<T>& p) const {                    \
+            m.add(p);                                                               \
+        }                                                                           \
+        double result(const tally_type& m) const {                                  \
+            return (average == average::macro ? m.macro() : m.weighted()).score;    \
+        }                                                                           \
+        template <class T>                                                          \
+        double operator()(const predictions<T>& p) const {                          \
+            return result(confusion_matrix::of(p));                                 \
+        }                                                                           \
+    };
+STRATA_CONFUSION_SCORE(precision)
+STRATA_CONFUSION_SCORE(recall)
+STRATA_CONFUSION_SCORE(f1)
+#undef STRATA_CONFUSION_SCORE
+
 struct auc {
     std::string name() const { return "auc"; }
     template <class T>
@@ -325,15 +342,30 @@ struct auc {
         return roc_auc(p);
     }
 };
+// The mean errors keep sums over the batches of a pass.
 struct mae {
+    using tally_type = error_sums;
     std::string name() const { return "mae"; }
+    tally_type start() const { return {}; }
+    template <class T>
+    void add(tally_type& e, const predictions<T>& p) const {
+        e.add(p);
+    }
+    double result(const tally_type& e) const { return e.mean_absolute(); }
     template <class T>
     double operator()(const predictions<T>& p) const {
         return mean_absolute_error(p);
     }
 };
 struct mse {
+    using tally_type = error_sums;
     std::string name() const { return "mse"; }
+    tally_type start() const { return {}; }
+    template <class T>
+    void add(tally_type& e, const predictions<T>& p) const {
+        e.add(p);
+    }
+    double result(const tally_type& e) const { return e.mean_squared(); }
     template <class T>
     double operator()(const predictions<T>& p) const {
         return mean_squared_error(p);
@@ -344,6 +376,61 @@ template <class M, class T>
 concept metric_policy = requires(const M& m, const predictions<T>& p) {
     { m.name() } -> std::convertible_to<std::string>;
     { m(p) } -> std::convertible_to<double>;
+};
+
+// A metric whose value over a pass follows from a running tally of its
+// batches says how to keep it, and fit and evaluate then add each batch to
+// the tally instead of keeping every output of the pass (a segmentation
+// epoch's outputs need gigabytes):
+//   using tally_type = ...;  tally_type start() const;
+//   void add(tally_type&, const predictions<T>& batch) const;
+//   double result(const tally_type&) const;
+template <class M, class T>
+concept batched_metric = metric_policy<M, T> &&
+    requires(const M& m, typename M::tally_type& t, const predictions<T>& p) {
+    { m.start() } -> std::convertible_to<typename M::tally_type>;
+    m.add(t, p);
+    { m.result(t) } -> std::convertible_to<double>;
+};
+
+// A metric policy with its type erased, as fit and evaluate keep them.
+template <class T>
+class any_metric {
+public:
+    // A batched metric's running tally over one pass.
+    struct tally {
+        virtual ~tally() = default;
+        virtual void add(const predictions<T>& batch) = 0;
+        virtual double result() const = 0;
+    };
+
+    template <class M>
+    requires metric_policy<M, T>
+    explicit any_metric(const M& m)
+        : name_(m.name()), whole_([m](const predictions<T>& p) { return static_cast<double>(m(p)); }) {
+        if constexpr (batched_metric<M, T>) {
+            start_ = [m]() -> std::unique_ptr<tally> {
+                struct running final : tally {
+                    M metric;
+                    typename M::tally_type t;
+                    explicit running(const M& m) : metric(m), t(m.start()) {}
+                    void add(const predictions<T>& batch) override { metric.add(t, batch); }
+                    double result() const override { return static_cast<double>(metric.result(t)); }
+                };
+                return std::make_unique<running>(m);
+            };
+        }
+    }
+
+    const std::string& name() const noexcept { return name_; }
+    bool batched() const noexcept { return static_cast<bool>(start_); }
+    std::unique_ptr<tally> start() const { return start_ ? start_() : nullptr; }
+    double operator()(const predictions<T>& whole_pass) const { return whole_(whole_pass); }
+
+private:
+    std::string name_;
+    std::function<double(const predictions<T>&)> whole_;
+    std::function<std::unique_ptr<tally>()> start_;
 };
 
 }  // namespace strata::metrics

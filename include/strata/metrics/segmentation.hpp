@@ -68,6 +68,8 @@ inline std::vector<double> class_iou(const confusion_matrix& m) {
 inline std::vector<double> class_dice(const confusion_matrix& m) {
     return detail::per_class(m, [](double tp, double fp, double fn) { return 2 * tp / (2 * tp + fp + fn); });
 }
+// The mean of class_iou over the classes that occur.
+inline double mean_iou_of(const confusion_matrix& m) { return detail::mean_present(class_iou(m)); }
 // Every class but `background` against it: the IoU of the binary mask "something here".
 inline double foreground_iou_of(const confusion_matrix& m, std::size_t background = 0) {
     double tp = 0, fp = 0, fn = 0;
@@ -81,34 +83,53 @@ inline double foreground_iou_of(const confusion_matrix& m, std::size_t backgroun
     return tp + fp + fn > 0 ? tp / (tp + fp + fn) : std::numeric_limits<double>::quiet_NaN();
 }
 
-// Metric policies for fit and evaluate.
-struct pixel_accuracy {
+namespace detail {
+// The segmentation policies keep the pixels' confusion matrix over the
+// batches of a pass, so fit never holds an epoch's outputs.
+template <class Score>
+struct pixel_tallied : Score {
+    using tally_type = confusion_matrix;
+    tally_type start() const { return {}; }
+    template <class T>
+    void add(tally_type& m, const predictions<T>& p) const {
+        m.add(per_pixel(p));
+    }
+    template <class T>
+    double operator()(const predictions<T>& p) const {
+        return this->result(pixel_confusion(p));
+    }
+};
+struct pixel_accuracy_score {
     std::string name() const { return "pixel_accuracy"; }
-    template <class T>
-    double operator()(const predictions<T>& p) const {
-        return pixel_confusion(p).accuracy();
-    }
+    double result(const confusion_matrix& m) const { return m.accuracy(); }
 };
-struct mean_iou {
+struct mean_iou_score {
     std::string name() const { return "mean_iou"; }
-    template <class T>
-    double operator()(const predictions<T>& p) const {
-        return detail::mean_present(class_iou(pixel_confusion(p)));
-    }
+    double result(const confusion_matrix& m) const { return mean_iou_of(m); }
 };
-struct mean_dice {
+struct mean_dice_score {
     std::string name() const { return "mean_dice"; }
-    template <class T>
-    double operator()(const predictions<T>& p) const {
-        return detail::mean_present(class_dice(pixel_confusion(p)));
-    }
+    double result(const confusion_matrix& m) const { return mean_present(class_dice(m)); }
 };
+}  // namespace detail
+
+// Metric policies for fit and evaluate.
+using pixel_accuracy = detail::pixel_tallied<detail::pixel_accuracy_score>;
+using mean_iou = detail::pixel_tallied<detail::mean_iou_score>;
+using mean_dice = detail::pixel_tallied<detail::mean_dice_score>;
 struct foreground_iou {
     std::size_t background = 0;
+    using tally_type = confusion_matrix;
     std::string name() const { return "foreground_iou"; }
+    tally_type start() const { return {}; }
+    template <class T>
+    void add(tally_type& m, const predictions<T>& p) const {
+        m.add(per_pixel(p));
+    }
+    double result(const confusion_matrix& m) const { return foreground_iou_of(m, background); }
     template <class T>
     double operator()(const predictions<T>& p) const {
-        return foreground_iou_of(pixel_confusion(p), background);
+        return result(pixel_confusion(p));
     }
 };
 

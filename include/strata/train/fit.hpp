@@ -28,6 +28,7 @@
 #include "../data/source.hpp"
 #include "../loss/loss.hpp"
 #include "../metrics/metrics.hpp"
+#include "../metrics/segmentation.hpp"
 #include "../model/sequential.hpp"
 #include "../optim/clip.hpp"
 #include "../optim/optimizer.hpp"
@@ -63,10 +64,7 @@ struct fit_config : train_settings<T> {
     void apply(const class_weights& w) { this->class_weight = w.weights; }
     template <class M>
     requires metrics::metric_policy<M, T>
-    void apply(const M& m) {
-        this->metrics.push_back(
-            {m.name(), [m](const metrics::predictions<T>& p) { return static_cast<double>(m(p)); }});
-    }
+    void apply(const M& m) { this->metrics.emplace_back(m); }
     void apply(const sample_weights& w) { this->sample_weight = w.weights; }
     template <class R>
     void apply(const weight_penalty<R>& p) {
@@ -82,6 +80,9 @@ struct fit_config : train_settings<T> {
         this->augmentation = [p](const T* in, T* out, std::size_t n, augment::image_shape s,
                                  std::uint64_t seed,
                                  std::size_t first) { p.apply(in, out, n, s, seed, first); };
+        this->mask_augmentation = [p](const T* in, T* out, std::size_t n, augment::image_shape s,
+                                      std::uint64_t seed,
+                                      double fill) { p.apply_to_masks(in, out, n, s, seed, 0, fill); };
     }
     // Training works on its own copy of the schedule, shared by both functions.
     template <learning_rate_schedule S>
@@ -274,7 +275,8 @@ std::vector<std::size_t> class_labels_of(const Source& train) {
 }  // namespace detail
 
 // Loss, accuracy and metrics of the network over a data set, in inference
-// mode: the confusion matrix for classification losses, mean absolute and
+// mode: the confusion matrix for classification losses (of pixels, for
+// per-pixel losses: metrics::class_iou reads it), mean absolute and
 // squared errors when there is one target per output, and any metric
 // policies given (strata::metrics::top_k{5}, f1{}, auc{}, ...).
 template <class T, class Input, class... Layers, class Loss, class... Options>
@@ -295,22 +297,35 @@ evaluation evaluate(const basic_sequential<T, Input, Layers...>& net, const data
     loss.check_targets(d.y.data(), d.size(), out);
     detail::check_weights(cfg, d.size(), tw, out, "evaluate");
     executor<Net> exec(cfg.thread_count);
-    std::vector<T> outputs;
-    evaluation e =
-        evaluate_with(exec, net, d, loss, cfg.batch, cfg.class_weight, cfg.sample_weight, &outputs);
+    // Everything is tallied batch by batch, so a large data set's outputs are never all held.
+    detail::metric_pass<T> measured(cfg.metrics, out, tw, detail::decision_threshold(loss));
+    measured.begin(d.size());
+    metrics::confusion_matrix confusion;
+    metrics::error_sums errors;
+    const auto on_batch = [&](const T* outputs, const T* targets, std::size_t count) {
+        const metrics::predictions<T> batch{.outputs = std::span<const T>(outputs, count * out),
+                                            .targets = std::span<const T>(targets, count * tw),
+                                            .count = count,
+                                            .width = out,
+                                            .target_width = tw,
+                                            .threshold = detail::decision_threshold(loss)};
+        if constexpr (Loss::has_accuracy)
+            confusion.add(batch);
+        else if constexpr (requires { Loss::required_outputs; })
+            confusion.add(metrics::per_pixel(batch));
+        if (tw == out) errors.add(batch);
+        measured.add(outputs, targets, count);
+    };
+    evaluation e = evaluate_with(exec, net, d, loss, cfg.batch, cfg.class_weight, cfg.sample_weight,
+                                 std::function<void(const T*, const T*, std::size_t)>(on_batch));
     e.loss += detail::apply_weight_penalties(net, std::span<T>(), {});  // the layers' own penalties
-    const metrics::predictions<T> p{.outputs = outputs,
-                                    .targets = std::span<const T>(d.y.data(), d.y.size()),
-                                    .count = d.size(),
-                                    .width = out,
-                                    .target_width = tw,
-                                    .threshold = detail::decision_threshold(loss)};
-    if constexpr (Loss::has_accuracy) e.confusion = metrics::confusion_matrix::of(p);
+    if constexpr (Loss::has_accuracy || requires { Loss::required_outputs; })
+        e.confusion = std::move(confusion);
     if (tw == out) {
-        e.mean_absolute_error = metrics::mean_absolute_error(p);
-        e.mean_squared_error = metrics::mean_squared_error(p);
+        e.mean_absolute_error = errors.mean_absolute();
+        e.mean_squared_error = errors.mean_squared();
     }
-    for (const auto& m : cfg.metrics) e.metrics.emplace_back(m.name, m.compute(p));
+    measured.record(e.metrics, "");
     return e;
 }
 

@@ -51,15 +51,13 @@ struct train_settings {
     std::optional<metric> schedule_monitor{};
     std::function<void(const T*, T*, std::size_t, augment::image_shape, std::uint64_t, std::size_t)>
         augmentation{};
+    // The same geometric maps on segmentation masks: (in, out, count, mask shape, seed, fill label).
+    std::function<void(const T*, T*, std::size_t, augment::image_shape, std::uint64_t, double)>
+        mask_augmentation{};
     // Keras' class_weight (indexed by class) and sample_weight (by sample, in
     // the training data's order); a sample's weight is the product of both.
     std::vector<double> class_weight{}, sample_weight{};
-    // Metric policies: name and function of a pass of predictions.
-    struct named_metric {
-        std::string name;
-        std::function<double(const metrics::predictions<T>&)> compute;
-    };
-    std::vector<named_metric> metrics{};
+    std::vector<metrics::any_metric<T>> metrics{};  // metric policies
 };
 
 namespace detail {
@@ -72,6 +70,63 @@ double decision_threshold(const Loss& loss) {
     else
         return 0.5;
 }
+
+// The metric policies over one pass (an epoch's training batches, or a data
+// set), batch by batch: batched metrics keep a running tally, and every
+// output of the pass is kept only for the metrics that need them all.
+template <class T>
+class metric_pass {
+public:
+    metric_pass(const std::vector<metrics::any_metric<T>>& policies, std::size_t width,
+                std::size_t target_width, double threshold)
+        : policies_(policies), width_(width), target_width_(target_width), threshold_(threshold) {}
+
+    void begin(std::size_t samples) {
+        tallies_.clear();
+        bool whole = false;
+        for (const auto& m : policies_) {
+            tallies_.push_back(m.start());
+            whole = whole || !m.batched();
+        }
+        outputs_.resize(whole ? samples * width_ : 0);
+        targets_.resize(whole ? samples * target_width_ : 0);
+        seen_ = 0;
+    }
+    void add(const T* outputs, const T* targets, std::size_t count) {
+        const auto batch = predictions_of(outputs, targets, count);
+        for (auto& t : tallies_)
+            if (t) t->add(batch);
+        if (!outputs_.empty()) {
+            std::copy_n(outputs, count * width_, outputs_.data() + seen_ * width_);
+            std::copy_n(targets, count * target_width_, targets_.data() + seen_ * target_width_);
+        }
+        seen_ += count;
+    }
+    // Each policy's value, as prefix + name.
+    void record(std::vector<std::pair<std::string, double>>& into, const std::string& prefix) const {
+        const auto whole = predictions_of(outputs_.data(), targets_.data(), outputs_.empty() ? 0 : seen_);
+        for (std::size_t i = 0; i < policies_.size(); ++i)
+            into.emplace_back(prefix + policies_[i].name(),
+                              tallies_[i] ? tallies_[i]->result() : policies_[i](whole));
+    }
+
+private:
+    metrics::predictions<T> predictions_of(const T* outputs, const T* targets, std::size_t count) const {
+        return {.outputs = std::span<const T>(outputs, count * width_),
+                .targets = std::span<const T>(targets, count * target_width_),
+                .count = count,
+                .width = width_,
+                .target_width = target_width_,
+                .threshold = threshold_};
+    }
+
+    const std::vector<metrics::any_metric<T>>& policies_;
+    std::size_t width_, target_width_;
+    double threshold_;
+    std::vector<std::unique_ptr<typename metrics::any_metric<T>::tally>> tallies_;
+    std::vector<T> outputs_, targets_;
+    std::size_t seen_ = 0;
+};
 
 }  // namespace detail
 
@@ -161,7 +216,8 @@ struct evaluation {
     double loss = not_measured;
     double accuracy = not_measured;
     std::size_t samples = 0;
-    // Classification losses: rows are true classes, columns predicted ones.
+    // Classification losses: rows are true classes, columns predicted ones;
+    // per-pixel losses: the same over every pixel.
     metrics::confusion_matrix confusion{};
     // Losses with one target per output (regression).
     double mean_absolute_error = not_measured, mean_squared_error = not_measured;
@@ -170,12 +226,13 @@ struct evaluation {
 };
 
 // With weights, the loss is Keras' weighted mean sum(w_i loss_i) / N; the accuracy stays unweighted.
-// With outputs, the network's outputs for every sample are kept there (N x outputs).
+// With on_batch, each batch's outputs and targets are shown to it: (outputs, targets, count).
 template <class Net, class T, class Loss>
 evaluation evaluate_with(executor<Net>& exec, const Net& net, const data::dataset<T>& d, const Loss& loss,
                          std::size_t batch, std::span<const double> class_weight = {},
-                         std::span<const double> sample_weight = {}, std::vector<T>* outputs = nullptr) {
-    if (outputs) outputs->resize(d.size() * Net::out_shape::size);
+                         std::span<const double> sample_weight = {},
+                         const std::function<void(const T*, const T*, std::size_t)>& on_batch = {}) {
+    std::vector<T> outputs(on_batch ? std::min(batch, d.size()) * Net::out_shape::size : 0);
     constexpr std::size_t in = Net::in_shape::size;
     const std::size_t tw = loss.target_width(Net::out_shape::size);
     const bool weighted = !class_weight.empty() || !sample_weight.empty();
@@ -187,10 +244,11 @@ evaluation evaluate_with(executor<Net>& exec, const Net& net, const data::datase
             detail::sample_weights_of(
                 d.y.data() + first * tw, tw, n, class_weight, sample_weight,
                 [first](std::size_t k) { return first + k; }, weights.data());
+        const T* targets = d.y.data() + first * tw;
         const auto s =
-            exec.evaluate_batch(net, d.x.data() + first * in, d.y.data() + first * tw, n, loss,
-                                weighted ? weights.data() : nullptr,
-                                outputs ? outputs->data() + first * Net::out_shape::size : nullptr);
+            exec.evaluate_batch(net, d.x.data() + first * in, targets, n, loss,
+                                weighted ? weights.data() : nullptr, on_batch ? outputs.data() : nullptr);
+        if (on_batch) on_batch(outputs.data(), targets, n);
         loss_sum += s.loss_sum;
         accuracy_sum += s.accuracy_sum;
     }
@@ -230,6 +288,7 @@ public:
                     "takes " +
                     in_shape::to_string());
             }
+            if constexpr (requires { Loss::required_outputs; }) set_up_mask_augmentation();
         }
     }
     trainer(const trainer&) = delete;  // augmenter_ points at this trainer
@@ -253,6 +312,12 @@ public:
         }
         // The forward pass updates moving statistics and the step the weights;
         // keep both to go back to if either turns non-finite.
+        if (mask_augmenter_) {
+            augmented_masks_.resize(count * loss_.target_width(outputs));
+            mask_augmenter_(y, augmented_masks_.data(), count, key);
+            y = augmented_masks_.data();
+        }
+        last_targets_ = y;
         std::copy(net_.parameters().begin(), net_.parameters().end(), last_good_.data());
         std::copy(net_.state().begin(), net_.state().end(), last_good_state_.data());
         const auto stats = exec_.train_batch(net_, x, y, count, loss_, key,
@@ -317,10 +382,8 @@ public:
         const bool weighted = !settings_.class_weight.empty() || !settings_.sample_weight.empty();
         if (weighted) wb_.resize(batch);
         const bool measuring = !settings_.metrics.empty();
-        if (measuring) {
-            epoch_outputs_.resize(n * outputs);
-            epoch_targets_.resize(n * tw);
-        }
+        detail::metric_pass<T> measured(settings_.metrics, outputs, tw, detail::decision_threshold(loss_));
+        if (measuring) batch_outputs_.resize(batch * outputs);
         if (!settings_.sample_weight.empty() && settings_.sample_weight.size() != n)
             throw usage_error("fit: sample_weights has " + std::to_string(settings_.sample_weight.size()) +
                               " weights for " + std::to_string(n) + " training samples");
@@ -365,6 +428,7 @@ public:
             });
             double loss_sum = 0, accuracy_sum = 0;
             std::size_t seen = 0;
+            if (measuring) measured.begin(n);
             for (std::size_t b = 0; b < batches; ++b) {
                 const std::size_t first = b * batch, count = std::min(batch, n - first);
                 if (settings_.learning_rate_at)
@@ -380,11 +444,9 @@ public:
                     detail::sample_weights_of(
                         yb_.data(), tw, count, settings_.class_weight, settings_.sample_weight,
                         [&](std::size_t k) { return order[first + k]; }, wb_.data());
-                if (measuring) std::copy_n(yb_.data(), count * tw, epoch_targets_.data() + seen * tw);
                 const step_result r =
                     step(xb_.data(), yb_.data(), count, mix_keys(settings_.seed_value, epoch, b),
-                         weighted ? wb_.data() : nullptr,
-                         measuring ? epoch_outputs_.data() + seen * outputs : nullptr);
+                         weighted ? wb_.data() : nullptr, measuring ? batch_outputs_.data() : nullptr);
                 if (!r.ok()) {
                     state.stop_reason_.clear();  // the failure outranks a pending request
                     state.stop("training stopped at epoch " + std::to_string(epoch) + ", batch " +
@@ -393,6 +455,7 @@ public:
                     finish_stop(stop_cause::bad_step, epoch);
                     break;
                 }
+                if (measuring) measured.add(batch_outputs_.data(), last_targets_, count);
                 loss_sum += r.loss_sum;
                 accuracy_sum += r.accuracy_sum;
                 seen += count;
@@ -416,20 +479,18 @@ public:
             rec.seconds = state.epoch_seconds();
             rec.images_per_second = static_cast<double>(seen) / rec.seconds;
             rec.learning_rate = static_cast<double>(live_.lr);
-            if (measuring)
-                measure(rec, "", std::span<const T>(epoch_outputs_.data(), seen * outputs),
-                        std::span<const T>(epoch_targets_.data(), seen * tw), seen, tw);
+            if (measuring) measured.record(rec.metrics, "");
             if (validation) {
-                const auto v =
-                    evaluate_with(exec_, net_, *validation, loss_, std::max<std::size_t>(batch, 256), {}, {},
-                                  measuring ? &validation_outputs_ : nullptr);
+                if (measuring) measured.begin(validation->size());
+                const auto v = evaluate_with(
+                    exec_, net_, *validation, loss_, std::max<std::size_t>(batch, 256), {}, {},
+                    measuring ? std::function<void(const T*, const T*, std::size_t)>(
+                                    [&](const T* o, const T* y, std::size_t c) { measured.add(o, y, c); })
+                              : nullptr);
                 rec.val_loss =
                     v.loss + detail::apply_weight_penalties(net_, std::span<T>(), settings_.global_penalty);
                 rec.val_accuracy = v.accuracy;
-                if (measuring)
-                    measure(rec, "val_", validation_outputs_,
-                            std::span<const T>(validation->y.data(), validation->y.size()),
-                            validation->size(), tw);
+                if (measuring) measured.record(rec.metrics, "val_");
             }
             if (settings_.schedule_observe) settings_.schedule_observe(rec);
             h.epochs.push_back(rec);
@@ -498,16 +559,38 @@ public:
     }
 
 private:
-    // The metric policies over one pass, recorded as prefix + name.
-    void measure(epoch_record& rec, const std::string& prefix, std::span<const T> outs,
-                 std::span<const T> targets, std::size_t count, std::size_t tw) const {
-        const metrics::predictions<T> p{.outputs = outs,
-                                        .targets = targets,
-                                        .count = count,
-                                        .width = outputs,
-                                        .target_width = tw,
-                                        .threshold = detail::decision_threshold(loss_)};
-        for (const auto& m : settings_.metrics) rec.metrics.emplace_back(prefix + m.name, m.compute(p));
+    // A per-pixel loss's targets are masks over the output's pixels: they
+    // move with the image, which needs the output at the input's resolution.
+    void set_up_mask_augmentation() {
+        using in_shape = typename Net::in_shape;
+        using out_shape = typename Net::out_shape;
+        if constexpr (is_image_shape<in_shape> && is_image_shape<out_shape>) {
+            if constexpr (height_of<in_shape> != height_of<out_shape> ||
+                          width_of<in_shape> != width_of<out_shape>)
+                throw usage_error(
+                    "fit: augmenting segmentation masks needs the network's output at its "
+                    "input's resolution; it takes " +
+                    in_shape::to_string() + " and gives " + out_shape::to_string());
+            if (!settings_.mask_augmentation) return;
+            constexpr std::size_t pixels = height_of<out_shape> * width_of<out_shape>;
+            const augment::image_shape mask{height_of<out_shape>, width_of<out_shape>,
+                                            loss_.target_width(outputs) / pixels};
+            // Pixels brought in from outside the image by constant fill count for nothing when the loss can
+            // ignore.
+            double fill = 0;
+            if constexpr (requires { loss_.ignore_label; })
+                if (loss_.ignore_label) fill = static_cast<double>(*loss_.ignore_label);
+            if constexpr (requires { loss_.ignore_value; })
+                if (loss_.ignore_value) fill = static_cast<double>(*loss_.ignore_value);
+            mask_augmenter_ = [this, mask, fill](const T* in, T* out, std::size_t count, std::uint64_t key) {
+                settings_.mask_augmentation(in, out, count, mask, key, fill);
+            };
+        } else {
+            throw usage_error(
+                "fit: augmenting segmentation masks needs image input and output; the network "
+                "gives " +
+                out_shape::to_string());
+        }
     }
 
     void restore_last_good() {
@@ -523,7 +606,9 @@ private:
     executor<Net> exec_;
     batch_augmenter<T> augmenter_;
     aligned_buffer<T> last_good_, last_good_state_, xb_, yb_, wb_;
-    std::vector<T> epoch_outputs_, epoch_targets_, validation_outputs_;  // for metric policies
+    aligned_buffer<T> batch_outputs_, augmented_masks_;
+    const T* last_targets_ = nullptr;  // the last step's targets, its masks augmented
+    std::function<void(const T*, T*, std::size_t, std::uint64_t)> mask_augmenter_;
     std::size_t steps_ = 0;
     double base_learning_rate_;
 };

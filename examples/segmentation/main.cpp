@@ -1,0 +1,271 @@
+// Segmentation, and the dense-output mistake measured. Canvases of 64x64
+// holding 1-4 Fashion-MNIST garments (training canvases from training
+// images, test canvases from test images) are segmented into 11 classes
+// (background and the ten garments) by
+//   (a) a small U-Net: three levels of convolutions with batch_norm,
+//       max_pool down, upsample and skip_concat back up, and a 1x1
+//       convolution giving 11 scores per pixel;
+//   (b) the articles' dense-output network: conv, pool, conv, pool,
+//       flatten, dense, dense(64 * 64 * 11).
+// Both train with the same per-pixel cross-entropy on the same canvases.
+// For each it prints the parameters, training time, pixel accuracy, mean
+// IoU, foreground IoU and per-class IoU on the test canvases, and it
+// writes a PNG grid: input, true mask, U-Net and dense predictions for a
+// few test canvases, coloured by class. --json prints one JSON object as
+// the last line.
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <strata/data/segmentation.hpp>
+#include <strata/image/encode.hpp>
+#include <strata/metrics/segmentation.hpp>
+#include <strata/strata.hpp>
+
+#include "../common/example_cli.hpp"
+
+namespace st = strata;
+
+namespace {
+
+constexpr std::size_t side = 64, classes = 11;
+
+// conv-relu-batch_norm twice: one U-Net level's convolutions.
+template <std::size_t Filters>
+using double_conv = st::chain<st::conv2d<Filters, 3, st::relu, st::same>, st::batch_norm,
+                              st::conv2d<Filters, 3, st::relu, st::same>, st::batch_norm>;
+
+// Each skip_concat keeps its input beside the coarser level's upsampled
+// output, so the decoder sees both the outlines (fine) and the garment (coarse).
+using unet_t = st::sequential<
+    st::input<side, side, 1>, double_conv<8>,
+    st::skip_concat<st::max_pool<2>, double_conv<16>,
+                    st::skip_concat<st::max_pool<2>, double_conv<32>,
+                                    st::skip_concat<st::max_pool<2>, double_conv<64>, st::upsample<2>>,
+                                    double_conv<32>, st::upsample<2>>,
+                    double_conv<16>, st::upsample<2>>,
+    double_conv<8>, st::conv2d<classes, 1>>;
+
+using dense_t = st::sequential<st::input<side, side, 1>, st::conv2d<32, 3, st::relu>, st::max_pool<2>,
+                               st::conv2d<64, 3, st::relu>, st::max_pool<2>, st::flatten,
+                               st::dense<128, st::relu>, st::dense<side * side * classes>>;
+
+struct options : example::training_flags {
+    std::size_t train_canvases = 6000, test_canvases = 1000, dense_epochs = 0, grid_rows = 6;
+    double lr = 2e-3;
+    bool augment = false;
+    std::string grid = "segmentation_grid.png";
+};
+
+struct outcome {
+    std::string name;
+    std::size_t parameters = 0;
+    st::history history;
+    st::evaluation test;
+    std::vector<double> iou;
+};
+
+// Background black, the garments in ten distinct colours.
+constexpr std::array<std::array<std::uint8_t, 3>, classes> palette{{{0, 0, 0},
+                                                                    {230, 25, 75},
+                                                                    {60, 180, 75},
+                                                                    {255, 225, 25},
+                                                                    {67, 99, 216},
+                                                                    {245, 130, 49},
+                                                                    {145, 30, 180},
+                                                                    {66, 212, 244},
+                                                                    {240, 50, 230},
+                                                                    {191, 239, 69},
+                                                                    {250, 190, 212}}};
+
+// Rows of [input | true mask | U-Net | dense], 2 px apart.
+class grid_image {
+public:
+    explicit grid_image(std::size_t rows) : img_{width(), rows * (side + gap) - gap, 3, {}} {
+        img_.pixels.assign(img_.width * img_.height * 3, 255);
+    }
+    void grey(std::size_t row, std::size_t column, const float* x) {
+        paint(row, column, [&](std::size_t p) {
+            const auto v = static_cast<std::uint8_t>(std::clamp(x[p], 0.0f, 1.0f) * 255.0f + 0.5f);
+            return std::array<std::uint8_t, 3>{v, v, v};
+        });
+    }
+    void labels(std::size_t row, std::size_t column, const std::vector<std::size_t>& mask) {
+        paint(row, column, [&](std::size_t p) { return palette[mask[p]]; });
+    }
+    const st::image::image8& image() const { return img_; }
+
+private:
+    static constexpr std::size_t gap = 2, columns = 4;
+    static constexpr std::size_t width() { return columns * (side + gap) - gap; }
+    template <class Colour>
+    void paint(std::size_t row, std::size_t column, Colour colour) {
+        for (std::size_t y = 0; y < side; ++y)
+            for (std::size_t x = 0; x < side; ++x) {
+                const auto c = colour(y * side + x);
+                const std::size_t at =
+                    ((row * (side + gap) + y) * img_.width + column * (side + gap) + x) * 3;
+                std::copy(c.begin(), c.end(), img_.pixels.begin() + static_cast<std::ptrdiff_t>(at));
+            }
+    }
+    st::image::image8 img_;
+};
+
+// Each pixel's highest-scoring class.
+std::vector<std::size_t> predicted_mask(const float* scores) {
+    std::vector<std::size_t> mask(side * side);
+    for (std::size_t p = 0; p < mask.size(); ++p)
+        mask[p] = static_cast<std::size_t>(
+            std::max_element(scores + p * classes, scores + (p + 1) * classes) - (scores + p * classes));
+    return mask;
+}
+
+std::string json_numbers(const std::vector<double>& v) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + example::json_number(v[i]);
+    return s + "]";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    options opt;
+    opt.epochs = 8;
+    opt.batch = 32;
+    CLI::App app{
+        "Segments Fashion-MNIST canvases with a small U-Net and with the articles' dense-output network, "
+        "and compares them: parameters, time, pixel accuracy, IoU; writes a PNG grid of predictions.",
+        "segmentation"};
+    example::add_training_flags(app, opt);
+    app.add_option("--train-canvases", opt.train_canvases, "training canvases (from training images)")
+        ->check(example::positive_whole)
+        ->capture_default_str();
+    app.add_option("--test-canvases", opt.test_canvases, "test canvases (from test images)")
+        ->check(example::positive_whole)
+        ->capture_default_str();
+    app.add_option("--dense-epochs", opt.dense_epochs,
+                   "epochs of the dense-output network (default: --epochs)");
+    app.add_option("--lr", opt.lr, "Adam's learning rate")
+        ->check(example::real_above(0, true))
+        ->capture_default_str();
+    app.add_flag("--augment", opt.augment,
+                 "augment the U-Net's canvases (flips and shifts; the masks follow the images)");
+    app.add_option("--grid", opt.grid, "where the PNG grid of predictions is written")->capture_default_str();
+    app.add_option("--grid-rows", opt.grid_rows, "test canvases shown in the grid")
+        ->check(example::positive_whole)
+        ->capture_default_str();
+    example::parse_or_exit(app, argc, argv);
+    if (opt.dense_epochs == 0) opt.dense_epochs = opt.epochs;
+    std::ostream& human = opt.json ? std::cerr : std::cout;
+    try {
+        const auto fm = st::data::fashion_mnist(opt.data_dir);
+        st::data::dataset<float> limited;
+        if (opt.limit) limited = st::data::take(fm.train, std::min(opt.limit, fm.train.size()));
+        const auto& train_images = opt.limit ? limited : fm.train;
+        st::data::segmentation_options canvas;
+        canvas.height = canvas.width = side;
+        canvas.count = opt.train_canvases;
+        canvas.seed = opt.seed;
+        const auto train = st::data::make_segmentation(train_images, 10, canvas);
+        canvas.count = opt.test_canvases;
+        canvas.seed = opt.seed + 1;
+        const auto test = st::data::make_segmentation(fm.test, 10, canvas);
+        std::vector<std::string> names{"background"};
+        for (const auto name : st::data::fashion_mnist_set::class_names) names.emplace_back(name);
+        human << train.data.size() << " training and " << test.data.size() << " test canvases of " << side
+              << "x" << side << ", " << classes << " pixel classes\n";
+
+        const st::loss::pixel_crossentropy<side, side, classes> loss{.from_logits = true};
+        auto train_and_test = [&](auto& net, const std::string& name, std::size_t epochs,
+                                  const auto&... extra) {
+            outcome o{name, std::remove_cvref_t<decltype(net)>::param_count, {}, {}, {}};
+            human << "\n(" << name << ") " << o.parameters << " parameters\n";
+            o.history = st::fit(net, train.data, loss, st::optim::adam{.lr = static_cast<float>(opt.lr)},
+                                st::epochs{epochs}, st::batch_size{opt.batch}, st::seed{opt.seed},
+                                st::threads{opt.threads}, st::metrics::pixel_accuracy{},
+                                st::metrics::mean_iou{}, st::progress{human}, extra...);
+            o.test = st::evaluate(net, test.data, loss, st::threads{opt.threads});
+            o.iou = st::metrics::class_iou(o.test.confusion);
+            return o;
+        };
+        unet_t unet{st::seed{opt.seed}};
+        dense_t dense{st::seed{opt.seed}};
+        std::vector<outcome> runs;
+        if (opt.augment)
+            runs.push_back(
+                train_and_test(unet, "unet", opt.epochs,
+                               st::augment::pipeline{
+                                   st::augment::horizontal_flip{}, st::augment::random_shift::pixels(6, 6),
+                                   st::augment::sampling{.interpolation = st::augment::interpolation::nearest,
+                                                         .fill = st::augment::fill_mode::constant}}));
+        else
+            runs.push_back(train_and_test(unet, "unet", opt.epochs));
+        runs.push_back(train_and_test(dense, "dense_output", opt.dense_epochs));
+
+        human << "\ntest canvases        " << std::setw(14) << "parameters" << std::setw(10) << "train s"
+              << std::setw(10) << "pixel acc" << std::setw(10) << "mean IoU" << std::setw(10) << "fg IoU\n";
+        for (const auto& o : runs)
+            human << std::left << std::setw(21) << o.name << std::right << std::setw(14) << o.parameters
+                  << std::fixed << std::setprecision(1) << std::setw(10) << o.history.train_seconds()
+                  << std::setprecision(4) << std::setw(10) << o.test.confusion.accuracy() << std::setw(10)
+                  << st::metrics::mean_iou_of(o.test.confusion) << std::setw(10)
+                  << st::metrics::foreground_iou_of(o.test.confusion) << "\n";
+        human << "\nIoU per class        " << std::setw(10) << runs[0].name << std::setw(14) << runs[1].name
+              << "\n";
+        for (std::size_t c = 0; c < classes; ++c)
+            human << std::left << std::setw(21) << names[c] << std::right << std::setw(10) << runs[0].iou[c]
+                  << std::setw(14) << runs[1].iou[c] << "\n";
+
+        // The grid: a few test canvases and what each network makes of them.
+        const std::size_t rows = std::min(opt.grid_rows, test.data.size());
+        const auto shown = st::data::take(test.data, rows);
+        const auto unet_scores = st::predict(unet, shown.x, st::threads{opt.threads});
+        const auto dense_scores = st::predict(dense, shown.x, st::threads{opt.threads});
+        grid_image grid(rows);
+        for (std::size_t r = 0; r < rows; ++r) {
+            grid.grey(r, 0, &test.data.x(r, 0, 0, 0));
+            std::vector<std::size_t> truth(side * side);
+            for (std::size_t p = 0; p < truth.size(); ++p)
+                truth[p] = static_cast<std::size_t>(test.data.y(r, p));
+            grid.labels(r, 1, truth);
+            grid.labels(r, 2, predicted_mask(&unet_scores(r, 0)));
+            grid.labels(r, 3, predicted_mask(&dense_scores(r, 0)));
+        }
+        st::image::write_png(opt.grid, grid.image());
+        human << "\nwrote " << opt.grid << ": input, true mask, U-Net, dense-output network for " << rows
+              << " test canvases\n";
+
+        if (opt.json) {
+            std::ostringstream j;
+            j << std::setprecision(6) << "{\"train_canvases\": " << train.data.size()
+              << ", \"test_canvases\": " << test.data.size() << ", \"seed\": " << opt.seed
+              << ", \"batch\": " << opt.batch << ", \"augment\": " << (opt.augment ? "true" : "false")
+              << ", \"grid\": " << example::json_string(opt.grid) << ", \"class_names\": [";
+            for (std::size_t c = 0; c < classes; ++c) j << (c ? ", " : "") << example::json_string(names[c]);
+            j << "], \"runs\": {";
+            for (std::size_t r = 0; r < runs.size(); ++r) {
+                const auto& o = runs[r];
+                j << (r ? ", " : "") << "\"" << o.name << "\": {\"parameters\": " << o.parameters
+                  << ", \"epochs\": " << o.history.epochs.size()
+                  << ", \"train_seconds\": " << o.history.train_seconds()
+                  << ", \"pixel_accuracy\": " << example::json_number(o.test.confusion.accuracy())
+                  << ", \"mean_iou\": " << example::json_number(st::metrics::mean_iou_of(o.test.confusion))
+                  << ", \"foreground_iou\": "
+                  << example::json_number(st::metrics::foreground_iou_of(o.test.confusion))
+                  << ", \"test_loss\": " << example::json_number(o.test.loss)
+                  << ", \"class_iou\": " << json_numbers(o.iou) << "}";
+            }
+            j << "}}";
+            std::cout << j.str() << std::endl;
+        }
+        return example::exit_code(runs[0].history) | example::exit_code(runs[1].history);
+    } catch (const std::exception& e) {
+        std::cerr << "segmentation: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -14,6 +14,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev
   libspng-dev libturbojpeg0-dev libtiff-dev
   python3-torch python3-numpy python3-sklearn python3-imblearn python3-pil python3-keras-preprocessing
+  chromium
 )
 packages+=("$@")  # extra packages a caller needs (CI: a second compiler)
 

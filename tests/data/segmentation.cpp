@@ -133,3 +133,31 @@ TEST_CASE("a garment hides at most max_overlap of itself behind those placed bef
     CHECK(share_within(0.2, 0.5) > 0.97);
     CHECK(share_within(1.0, 0.2) < 0.7);
 }
+
+TEST_CASE("segmentation_source makes make_segmentation's canvases in epoch 1 and fresh ones after") {
+    const auto fm = st::data::fashion_mnist();
+    const auto source = st::data::take(fm.test, 1000);
+    const auto o = options(12, 3);
+    const auto made = st::data::make_segmentation(source, 10, o);
+    const st::data::segmentation_source stream(source, 10, o);
+    CHECK(stream.size() == 12);
+    CHECK(stream.sample_size() == 64 * 64);
+    CHECK(stream.target_width() == 64 * 64);
+    const std::vector<std::size_t> picks{7, 0, 11};
+    std::vector<float> x(3 * 4096), y(3 * 4096);
+    stream.gather(picks, x.data(), y.data());
+    for (std::size_t k = 0; k < picks.size(); ++k) {
+        CHECK(std::equal(x.begin() + k * 4096, x.begin() + (k + 1) * 4096,
+                         made.data.x.data() + picks[k] * 4096));
+        CHECK(std::equal(y.begin() + k * 4096, y.begin() + (k + 1) * 4096,
+                         made.data.y.data() + picks[k] * 4096));
+    }
+    // Epoch 2's canvas 0 is canvas 12 of the sequence: make_segmentation's 13th.
+    const auto longer = st::data::make_segmentation(source, 10, options(13, 3));
+    stream.begin_epoch(2);
+    stream.gather(std::vector<std::size_t>{0}, x.data(), y.data());
+    CHECK(std::equal(x.begin(), x.begin() + 4096, longer.data.x.data() + 12 * 4096));
+    CHECK(!std::equal(x.begin(), x.begin() + 4096, made.data.x.data()));
+    CHECK_THROWS_WITH_AS(stream.gather(std::vector<std::size_t>{12}, x.data(), y.data()),
+                         doctest::Contains("canvas 12 of 12"), st::usage_error);
+}

@@ -11,6 +11,15 @@ enum class metric { loss, accuracy, val_loss, val_accuracy };
 // Keras' mode="auto": a loss improves downwards, an accuracy upwards.
 constexpr bool lower_is_better(metric m) noexcept { return m == metric::loss || m == metric::val_loss; }
 
+// The same rule for any quantity by its history name, with or without "val_":
+// losses and errors (loss, dice_loss, mae, mse, ...) improve downwards;
+// scores (accuracy, f1_macro, auc, mean_iou, ...) upwards.
+constexpr bool lower_is_better(std::string_view name) noexcept {
+    if (name.starts_with("val_")) name.remove_prefix(4);
+    return name.ends_with("loss") || name == "mae" || name == "mse" || name == "rmse" ||
+           name.find("error") != std::string_view::npos;
+}
+
 constexpr std::string_view metric_name(metric m) noexcept {
     switch (m) {
         case metric::loss:

@@ -352,4 +352,14 @@ void save_tensor(const std::filesystem::path& file, const T* src, const std::vec
 }
 
 }  // namespace detail
+
+namespace data {
+// A row-major tensor (xt::xtensor, a dataset's x or y) as a .npy file that
+// numpy.load reads; the write is atomic.
+template <class Tensor>
+void save_npy(const std::filesystem::path& file, const Tensor& t) {
+    const std::vector<std::size_t> shape(t.shape().begin(), t.shape().end());
+    strata::detail::save_tensor(file, t.data(), shape);
+}
+}  // namespace data
 }  // namespace strata

@@ -2,7 +2,10 @@
 // shapes and copies the samples at given indices into a batch buffer; a
 // sampler decides which indices each epoch visits, in which order. dataset is
 // the in-memory source; a streamed source only has to provide the same four
-// members.
+// members. fit also calls two optional ones: prefetch(next indices) after
+// each batch is gathered (image_folder_source decodes ahead), and
+// begin_epoch(epoch) before each epoch (segmentation_source makes fresh
+// canvases).
 #pragma once
 
 #include <array>

@@ -267,9 +267,13 @@ std::vector<std::size_t> class_labels_of(const Source& train) {
     if constexpr (requires { train.y; })
         return data::class_labels_of(train.y.data(), train.size(), train.target_width(),
                                      "class_balanced_sampling");
-    else
+    else if constexpr (requires { train.targets(); })
         return data::class_labels_of(train.targets().data(), train.size(), train.target_width(),
                                      "class_balanced_sampling");
+    else
+        throw usage_error(
+            "class_balanced_sampling needs the classes of the training data: a dataset, or a source "
+            "with targets()");
 }
 
 }  // namespace detail

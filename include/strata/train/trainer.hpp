@@ -418,6 +418,8 @@ public:
             if (order.size() != n)
                 throw usage_error("fit: the sampler gave " + std::to_string(order.size()) + " indices for " +
                                   std::to_string(n) + " samples");
+            // A generating source makes this epoch's samples (data::segmentation_source).
+            if constexpr (requires { train.begin_epoch(epoch); }) train.begin_epoch(epoch);
             state.epoch_ = epoch;
             state.batch_ = 0;
             state.logs_ = epoch_record{};

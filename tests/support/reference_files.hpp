@@ -23,7 +23,8 @@ inline std::filesystem::path reference_dir(const char* variable) {
 }
 
 // A float .npy file of the given shape.
-inline std::vector<float> read_reference(const std::filesystem::path& file, const std::vector<std::size_t>& shape) {
+inline std::vector<float> read_reference(const std::filesystem::path& file,
+                                         const std::vector<std::size_t>& shape) {
     std::size_t count = 1;
     for (const auto d : shape) count *= d;
     std::vector<float> values(count);
@@ -32,7 +33,8 @@ inline std::vector<float> read_reference(const std::filesystem::path& file, cons
 }
 
 // A float .npy file of whatever shape it holds, which goes to `shape`.
-inline std::vector<float> read_reference_and_shape(const std::filesystem::path& file, std::vector<std::size_t>& shape) {
+inline std::vector<float> read_reference_and_shape(const std::filesystem::path& file,
+                                                   std::vector<std::size_t>& shape) {
     std::ifstream in(file, std::ios::binary);
     shape = detail::read_npy_header(in, file.string()).shape;
     return read_reference(file, shape);

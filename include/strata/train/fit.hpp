@@ -307,12 +307,7 @@ evaluation evaluate(const basic_sequential<T, Input, Layers...>& net, const data
     metrics::confusion_matrix confusion;
     metrics::error_sums errors;
     const auto on_batch = [&](const T* outputs, const T* targets, std::size_t count) {
-        const metrics::predictions<T> batch{.outputs = std::span<const T>(outputs, count * out),
-                                            .targets = std::span<const T>(targets, count * tw),
-                                            .count = count,
-                                            .width = out,
-                                            .target_width = tw,
-                                            .threshold = detail::decision_threshold(loss)};
+        const auto batch = measured.predictions_of(outputs, targets, count);
         if constexpr (Loss::has_accuracy)
             confusion.add(batch);
         else if constexpr (requires { Loss::required_outputs; })

@@ -110,7 +110,7 @@ public:
                               tallies_[i] ? tallies_[i]->result() : policies_[i](whole));
     }
 
-private:
+    // count rows of outputs and targets, read as this pass reads them.
     metrics::predictions<T> predictions_of(const T* outputs, const T* targets, std::size_t count) const {
         return {.outputs = std::span<const T>(outputs, count * width_),
                 .targets = std::span<const T>(targets, count * target_width_),
@@ -120,6 +120,7 @@ private:
                 .threshold = threshold_};
     }
 
+private:
     const std::vector<metrics::any_metric<T>>& policies_;
     std::size_t width_, target_width_;
     double threshold_;

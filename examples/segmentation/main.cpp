@@ -23,53 +23,14 @@
 #include <string>
 #include <vector>
 
-#include <strata/data/segmentation.hpp>
 #include <strata/image/encode.hpp>
 #include <strata/metrics/segmentation.hpp>
-#include <strata/strata.hpp>
 
-#include "../common/example_cli.hpp"
+#include "common.hpp"
 
-namespace st = strata;
+using namespace segmentation_example;
 
 namespace {
-
-constexpr std::size_t side = 64, classes = 11;
-
-// conv-relu-batch_norm twice: one U-Net level's convolutions.
-template <std::size_t Filters>
-using double_conv = st::chain<st::conv2d<Filters, 3, st::relu, st::same>, st::batch_norm,
-                              st::conv2d<Filters, 3, st::relu, st::same>, st::batch_norm>;
-
-// Each skip_concat keeps its input beside the coarser level's upsampled
-// output, so the decoder sees both the outlines (fine) and the garment (coarse).
-using unet_t = st::sequential<
-    st::input<side, side, 1>, double_conv<8>,
-    st::skip_concat<st::max_pool<2>, double_conv<16>,
-                    st::skip_concat<st::max_pool<2>, double_conv<32>,
-                                    st::skip_concat<st::max_pool<2>, double_conv<64>, st::upsample<2>>,
-                                    double_conv<32>, st::upsample<2>>,
-                    double_conv<16>, st::upsample<2>>,
-    double_conv<8>, st::conv2d<classes, 1>>;
-
-using dense_t = st::sequential<st::input<side, side, 1>, st::conv2d<32, 3, st::relu>, st::max_pool<2>,
-                               st::conv2d<64, 3, st::relu>, st::max_pool<2>, st::flatten,
-                               st::dense<128, st::relu>, st::dense<side * side * classes>>;
-
-struct options : example::training_flags {
-    std::size_t train_canvases = 6000, test_canvases = 1000, dense_epochs = 0, grid_rows = 6, grid_scale = 2;
-    double lr = 2e-3;
-    bool augment = false;
-    std::string grid = "segmentation_grid.png", save_data;
-};
-
-struct outcome {
-    std::string name;
-    std::size_t parameters = 0;
-    st::history history;
-    st::evaluation test;
-    std::vector<double> iou;
-};
 
 // Background black, the garments in ten distinct colours.
 constexpr std::array<std::array<std::uint8_t, 3>, classes> palette{{{0, 0, 0},
@@ -119,15 +80,6 @@ private:
     std::size_t scale_, cell_;
     st::image::image8 img_;
 };
-
-// Each pixel's highest-scoring class.
-std::vector<std::size_t> predicted_mask(const float* scores) {
-    std::vector<std::size_t> mask(side * side);
-    for (std::size_t p = 0; p < mask.size(); ++p)
-        mask[p] = static_cast<std::size_t>(
-            std::max_element(scores + p * classes, scores + (p + 1) * classes) - (scores + p * classes));
-    return mask;
-}
 
 std::string json_numbers(const std::vector<double>& v) {
     std::string s = "[";
@@ -204,35 +156,10 @@ int main(int argc, char** argv) {
         human << train.size() << " fresh training canvases per epoch and " << test.data.size()
               << " test canvases of " << side << "x" << side << ", " << classes << " pixel classes\n";
 
-        const st::loss::pixel_crossentropy<side, side, classes> loss{.from_logits = true};
-        auto train_and_test = [&](auto& net, const std::string& name, std::size_t epochs,
-                                  const auto&... extra) {
-            outcome o{name, std::remove_cvref_t<decltype(net)>::param_count, {}, {}, {}};
-            human << "\n(" << name << ") " << o.parameters << " parameters\n";
-            // The rate falls along a cosine to 5% over the run: the last epochs settle the outlines.
-            const std::size_t steps = epochs * ((train.size() + opt.batch - 1) / opt.batch);
-            o.history = st::fit(net, train, loss, st::optim::adam{.lr = static_cast<float>(opt.lr)},
-                                st::schedule::cosine_decay{.decay_steps = steps, .alpha = 0.05},
-                                st::epochs{epochs}, st::batch_size{opt.batch}, st::seed{opt.seed},
-                                st::threads{opt.threads}, st::metrics::pixel_accuracy{},
-                                st::metrics::mean_iou{}, st::progress{human}, extra...);
-            o.test = st::evaluate(net, test.data, loss, st::threads{opt.threads});
-            o.iou = st::metrics::class_iou(o.test.confusion);
-            return o;
-        };
-        unet_t unet{st::seed{opt.seed}};
-        dense_t dense{st::seed{opt.seed}};
+        const context shared{opt, human, train, test.data, opt.grid_rows};
         std::vector<outcome> runs;
-        if (opt.augment)
-            runs.push_back(
-                train_and_test(unet, "unet", opt.epochs,
-                               st::augment::pipeline{
-                                   st::augment::horizontal_flip{}, st::augment::random_shift::pixels(6, 6),
-                                   st::augment::sampling{.interpolation = st::augment::interpolation::nearest,
-                                                         .fill = st::augment::fill_mode::constant}}));
-        else
-            runs.push_back(train_and_test(unet, "unet", opt.epochs));
-        runs.push_back(train_and_test(dense, "dense_output", opt.dense_epochs));
+        runs.push_back(train_unet(shared));
+        runs.push_back(train_dense_output(shared));
 
         human << "\ntest canvases        " << std::setw(14) << "parameters" << std::setw(10) << "train s"
               << std::setw(10) << "pixel acc" << std::setw(10) << "mean IoU" << std::setw(10) << "fg IoU\n";
@@ -250,9 +177,6 @@ int main(int argc, char** argv) {
 
         // The grid: a few test canvases and what each network makes of them.
         const std::size_t rows = std::min(opt.grid_rows, test.data.size());
-        const auto shown = st::data::take(test.data, rows);
-        const auto unet_scores = st::predict(unet, shown.x, st::threads{opt.threads});
-        const auto dense_scores = st::predict(dense, shown.x, st::threads{opt.threads});
         grid_image grid(rows, opt.grid_scale);
         for (std::size_t r = 0; r < rows; ++r) {
             grid.grey(r, 0, &test.data.x(r, 0, 0, 0));
@@ -260,8 +184,8 @@ int main(int argc, char** argv) {
             for (std::size_t p = 0; p < truth.size(); ++p)
                 truth[p] = static_cast<std::size_t>(test.data.y(r, p));
             grid.labels(r, 1, truth);
-            grid.labels(r, 2, predicted_mask(&unet_scores(r, 0)));
-            grid.labels(r, 3, predicted_mask(&dense_scores(r, 0)));
+            grid.labels(r, 2, runs[0].grid_masks[r]);
+            grid.labels(r, 3, runs[1].grid_masks[r]);
         }
         st::image::write_png(opt.grid, grid.image());
         human << "\nwrote " << opt.grid << ": input, true mask, U-Net, dense-output network for " << rows

@@ -7,8 +7,10 @@
 //
 // Causes are checked in order and a cause found hides its symptoms:
 // non-finite training and a too-high rate hide "too low", "underfitting" and
-// "too few epochs"; a too-low rate hides the last two; noisy training labels
-// (validation accuracy well above training accuracy) hide underfitting.
+// "too few epochs"; dead or saturated units and vanishing or exploding
+// gradients (warning or above) hide "too low" and "underfitting"; a too-low
+// rate hides the last two; noisy training labels (validation accuracy well
+// above training accuracy) hide underfitting.
 #pragma once
 
 #include <algorithm>
@@ -608,6 +610,168 @@ inline std::optional<finding> class_imbalance(const run& r) {
     return f;
 }
 
+// Layers with dead ReLU units (or saturated sigmoid/tanh outputs) at the
+// last probed epoch, worst first.
+struct unit_problem {
+    std::string layer;
+    double fraction = 0;
+    std::size_t dead = 0, units = 0, since = 0;  // since: first epoch at the info level
+};
+
+inline std::vector<unit_problem> unit_problems(const run& r, bool dead_units) {
+    const auto& records = r.extra->diagnostics;
+    const epoch_diagnostics* last = nullptr;
+    for (const auto& e : records)
+        if (!e.layers.empty()) last = &e;
+    std::vector<unit_problem> out;
+    if (!last) return out;
+    const double info = dead_units ? diagnosis::dead_fraction_info : diagnosis::saturated_fraction_info;
+    for (const auto& l : last->layers) {
+        const double fraction = dead_units ? l.dead_fraction() : l.saturated;
+        if (!(fraction >= info) || (dead_units != (l.activation == "relu"))) continue;
+        unit_problem p{l.name, fraction, l.dead, l.units, last->epoch};
+        for (const auto& e : records)
+            for (const auto& m : e.layers)
+                if (m.name == l.name && (dead_units ? m.dead_fraction() : m.saturated) >= info) {
+                    p.since = std::min(p.since, e.epoch);
+                    break;
+                }
+        out.push_back(std::move(p));
+    }
+    std::stable_sort(out.begin(), out.end(),
+                     [](const unit_problem& a, const unit_problem& b) { return a.fraction > b.fraction; });
+    return out;
+}
+
+inline std::optional<finding> dead_units(const run& r) {
+    const auto layers = unit_problems(r, true);
+    if (layers.empty()) return std::nullopt;
+    const auto& worst = layers.front();
+    finding f{.kind = finding_kind::dead_units};
+    f.level = worst.dead == worst.units                            ? severity::error
+              : worst.fraction >= diagnosis::dead_fraction_warning ? severity::warning
+                                                                   : severity::info;
+    f.score = worst.fraction / diagnosis::dead_fraction_warning;
+    f.summary = worst.dead == worst.units
+                    ? "every ReLU unit of " + worst.layer + " is dead: no signal passes through it"
+                    : "ReLU units are dead: they output 0 for every probe sample and no longer learn";
+    std::vector<std::string> shown;
+    for (const auto& l : layers)
+        shown.push_back(l.layer + ": " + std::to_string(l.dead) + " of " + std::to_string(l.units) + " (" +
+                        dd::percent(l.fraction) + ") since epoch " + std::to_string(l.since));
+    std::size_t probe = 0;
+    for (const auto& e : r.extra->diagnostics) probe = std::max(probe, e.probe_samples);
+    f.evidence = "units that output 0 for all " + std::to_string(probe) +
+                 " probe samples at the last epoch: " + dd::listing(shown, shown.size()) + " (a note from " +
+                 dd::percent(diagnosis::dead_fraction_info) + " of a layer, a warning from " +
+                 dd::percent(diagnosis::dead_fraction_warning) + ", an error for a whole layer)";
+    if (!r.loss.empty()) f.evidence += "; training loss " + values_text(r.loss);
+    f.advice =
+        "a unit dies when its weighted input is negative for every sample: keep the default He "
+        "initialisation of " +
+        worst.layer +
+        " (drop a custom st::init such as a negative constant) and zero biases; lower the rate if "
+        "they died during training (" +
+        rate_advice(r, 0.3, "a third of") +
+        "); or use st::leaky_relu, whose gradient is never 0, or st::batch_norm before the activation";
+    return f;
+}
+
+inline std::optional<finding> saturated_units(const run& r) {
+    const auto layers = unit_problems(r, false);
+    if (layers.empty()) return std::nullopt;
+    const auto& worst = layers.front();
+    finding f{
+        .kind = finding_kind::saturated_units,
+        .level = worst.fraction >= diagnosis::saturated_fraction_warning ? severity::warning : severity::info,
+        .score = worst.fraction / diagnosis::saturated_fraction_warning};
+    f.summary = "sigmoid or tanh outputs are saturated: they sit at an asymptote where the gradient vanishes";
+    std::vector<std::string> shown;
+    for (const auto& l : layers)
+        shown.push_back(l.layer + ": " + dd::percent(l.fraction) + " of its outputs since epoch " +
+                        std::to_string(l.since));
+    f.evidence = "outputs within " + dd::number(saturation_margin) +
+                 " of an asymptote at the last epoch: " + dd::listing(shown, shown.size()) +
+                 " (a note from " + dd::percent(diagnosis::saturated_fraction_info) + ", a warning from " +
+                 dd::percent(diagnosis::saturated_fraction_warning) + ")";
+    f.advice =
+        "use st::relu in hidden layers (keep sigmoid for a binary output); scale the inputs to about "
+        "[0, 1] or [-1, 1]; add st::batch_norm before " +
+        worst.layer + "'s activation; " + rate_advice(r, 0.3, "a third of");
+    return f;
+}
+
+// First over last kernel of ||gradient|| / ||w||, median over the epochs,
+// and the growth of the total gradient norm from the first probed epoch to the last.
+inline std::optional<finding> gradient_flow(const run& r) {
+    std::vector<double> ratios;
+    std::string first_name, last_name;
+    std::vector<std::pair<std::size_t, double>> totals;
+    for (const auto& e : r.extra->diagnostics) {
+        const tensor_diagnostics *first = nullptr, *last = nullptr;
+        double total = 0;
+        bool measured = false;
+        for (const auto& t : e.tensors) {
+            if (std::isfinite(t.gradient_norm)) {
+                total += t.gradient_norm * t.gradient_norm;
+                measured = true;
+            }
+            if (!t.kernel || !(t.relative_gradient() > 0)) continue;
+            if (!first) first = &t;
+            last = &t;
+        }
+        if (measured) totals.emplace_back(e.epoch, std::sqrt(total));
+        if (first && last && first != last) {
+            ratios.push_back(first->relative_gradient() / last->relative_gradient());
+            first_name = first->name;
+            last_name = last->name;
+        }
+    }
+    std::vector<std::string> signs;
+    double score = 0;
+    bool vanishing = false;
+    if (!ratios.empty()) {
+        const double m = median(ratios);
+        const std::string text = "one step's ||gradient|| / ||weights|| of the first kernel (" + first_name +
+                                 ") is " + dd::number(m, 2) + " times the last kernel's (" + last_name +
+                                 "), median over " + std::to_string(ratios.size()) + " epochs";
+        if (m < diagnosis::gradient_ratio_vanishing) {
+            vanishing = true;
+            signs.push_back(text + " (vanishing below " + dd::number(diagnosis::gradient_ratio_vanishing) +
+                            ")");
+            score = diagnosis::gradient_ratio_vanishing / m;
+        } else if (m > diagnosis::gradient_ratio_exploding) {
+            signs.push_back(text + " (exploding above " + dd::number(diagnosis::gradient_ratio_exploding) +
+                            ")");
+            score = m / diagnosis::gradient_ratio_exploding;
+        }
+    }
+    if (!vanishing && totals.size() >= 2 && totals.front().second > 0) {
+        const double growth = totals.back().second / totals.front().second;
+        if (growth >= diagnosis::gradient_growth_exploding) {
+            signs.push_back("the gradient norm grew " + dd::number(growth, 3) + "-fold from epoch " +
+                            std::to_string(totals.front().first) + " (" + dd::number(totals.front().second) +
+                            ") to epoch " + std::to_string(totals.back().first) + " (" +
+                            dd::number(totals.back().second) + "; exploding from " +
+                            dd::number(diagnosis::gradient_growth_exploding) + "-fold)");
+            score = std::max(score, growth / diagnosis::gradient_growth_exploding);
+        }
+    }
+    if (signs.empty()) return std::nullopt;
+    finding f{.kind = vanishing ? finding_kind::vanishing_gradients : finding_kind::exploding_gradients,
+              .level = severity::warning,
+              .score = score};
+    f.summary = vanishing ? "the gradients vanish on their way back: the first layers barely train"
+                          : "the gradients explode: steps grow until they throw the weights around";
+    f.evidence = dd::listing(signs, signs.size());
+    f.advice = vanishing ? "use st::relu instead of sigmoid or tanh in hidden layers, the default He "
+                           "initialisation, st::batch_norm after convolutions, or residual blocks "
+                           "(st::residual) for deep networks"
+                         : "clip gradients (.clip = {.global_norm = 1.0} in the optimizer); " +
+                               rate_advice(r, 0.1, "a tenth of") + "; add st::batch_norm after convolutions";
+    return f;
+}
+
 }  // namespace detail::diagnose
 
 // The findings for a training history, most severe first, then by score. A
@@ -623,10 +787,17 @@ inline std::vector<finding> diagnose(const history& h, const diagnose_inputs& ex
     };
     const bool broken = add(dg::non_finite_training(r));
     const bool unstable = !broken && add(dg::rate_too_high(r));
-    const bool slow = !broken && !unstable && add(dg::rate_too_low(r));
+    // Dead or saturated layers hold the fit back: its slowness and low accuracy are their symptoms.
+    bool blocked = false;
+    for (auto f : {dg::dead_units(r), dg::saturated_units(r), dg::gradient_flow(r)}) {
+        if (!f) continue;
+        blocked |= f->level >= severity::warning;
+        add(std::move(f));
+    }
+    const bool slow = !broken && !unstable && !blocked && add(dg::rate_too_low(r));
     const auto noisy_labels = dg::label_noise_sign(r);
     if (!broken && !unstable && !slow) {
-        if (!noisy_labels) add(dg::underfitting(r));
+        if (!noisy_labels && !blocked) add(dg::underfitting(r));
         add(dg::too_few_epochs(r));
     }
     add(dg::overfitting(r));

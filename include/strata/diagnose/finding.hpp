@@ -26,6 +26,10 @@ enum class finding_kind {
     blank_images,
     bad_pixels,  // pixels outside the expected range
     likely_mislabelled,
+    dead_units,       // ReLU units that never activate
+    saturated_units,  // sigmoid or tanh outputs stuck at an asymptote
+    vanishing_gradients,
+    exploding_gradients,
 };
 
 enum class severity {
@@ -60,6 +64,14 @@ constexpr std::string_view to_string(finding_kind k) noexcept {
             return "bad_pixels";
         case finding_kind::likely_mislabelled:
             return "likely_mislabelled";
+        case finding_kind::dead_units:
+            return "dead_units";
+        case finding_kind::saturated_units:
+            return "saturated_units";
+        case finding_kind::vanishing_gradients:
+            return "vanishing_gradients";
+        case finding_kind::exploding_gradients:
+            return "exploding_gradients";
     }
     return "unknown";
 }

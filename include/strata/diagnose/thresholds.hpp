@@ -139,6 +139,32 @@ inline constexpr double mislabel_mad_factor = 3;
 inline constexpr double mad_to_sigma = 1.4826;
 inline constexpr double mislabel_fraction_warning = 0.05;
 
+// ---- Units and gradients (the diagnostics callback's records) --------------
+
+// A ReLU unit that outputs 0 for every one of a few hundred probe samples
+// gets no gradient and never recovers. A live unit with a He-initialised
+// kernel is positive for about half of its inputs, so a random unit missing
+// all 256 by chance is out of the question; trained layers keep most of
+// theirs. A quarter of a layer dead is a note, half a warning (the layer
+// works at half its width); a whole layer dead passes no signal at all: an error.
+inline constexpr double dead_fraction_info = 0.25;
+inline constexpr double dead_fraction_warning = 0.5;
+// Sigmoid or tanh outputs within diagnostics' saturation_margin of an
+// asymptote pass back under 4% of the peak gradient. A quarter of a layer's
+// outputs there is a note, half a warning: that layer has mostly stopped learning.
+inline constexpr double saturated_fraction_info = 0.25;
+inline constexpr double saturated_fraction_warning = 0.5;
+// How hard one step pulls at the first kernel relative to the last, each as
+// ||gradient|| / ||weights|| (median over epochs). He or Glorot
+// initialisation and batch_norm keep layers within about two orders of
+// magnitude of each other; a factor of 1000 either way means the first
+// layers barely train (vanishing) or are thrown around (exploding).
+inline constexpr double gradient_ratio_vanishing = 1e-3;
+inline constexpr double gradient_ratio_exploding = 1e3;
+// The total gradient norm growing 100-fold from the first probed epoch to the
+// last: healthy training shrinks or keeps it as the loss falls.
+inline constexpr double gradient_growth_exploding = 100;
+
 // ---- Data audit ------------------------------------------------------------
 
 // Blank or constant: pixel standard deviation under 1% of the expected range.

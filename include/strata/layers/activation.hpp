@@ -166,6 +166,7 @@ template <class T, class In, class Activation>
 struct activation_layer : parameter_free_layer {
     using in_shape = In;
     using out_shape = In;
+    using activation = Activation;
     static constexpr std::string_view name = Activation::name;
 
     void forward(const T* in, T* out, std::size_t n, const pass_context<T>&) const {

@@ -35,6 +35,7 @@ struct conv2d_transpose_layer : Penalties {
 
     using in_shape = In;
     using out_shape = shape<OH, OW, Filters>;
+    using activation = Activation;
     static constexpr std::string_view name = "conv2d_transpose";
     static constexpr std::array<std::size_t, 4> weight_dims{Kernel, Kernel, Filters, C};
     static constexpr std::array<std::size_t, 4> torch_axes{3, 2, 0, 1};  // PyTorch: (in, out, kh, kw)

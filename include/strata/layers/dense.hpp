@@ -24,6 +24,7 @@ struct dense_layer : Penalties {
     static constexpr std::size_t inputs = In::size;
     using in_shape = In;
     using out_shape = shape<Units>;
+    using activation = Activation;
     static constexpr std::string_view name = "dense";
     // Weight tensor as stored, and where each of PyTorch's axes (out, in) is in it.
     static constexpr std::array<std::size_t, 2> weight_dims{inputs, Units};

@@ -29,6 +29,7 @@ struct depthwise_conv2d_layer : Penalties {
 
     using in_shape = In;
     using out_shape = shape<OH, OW, F>;
+    using activation = Activation;
     static constexpr std::string_view name = "depthwise_conv2d";
     static constexpr std::array<std::size_t, 4> weight_dims{Kernel, Kernel, 1, F};
     static constexpr std::array<std::size_t, 4> torch_axes{3, 2, 0, 1};

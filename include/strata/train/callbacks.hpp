@@ -115,6 +115,9 @@ public:
     const Net& network() const noexcept { return *net_; }
     std::span<const scalar_type> parameters() const noexcept { return net_->parameters(); }
     std::span<const scalar_type> running_state() const noexcept { return net_->state(); }
+    // The last step's gradient as the optimizer took it (penalties and
+    // clipping included), laid out like parameters(); empty before the first step.
+    std::span<const scalar_type> gradients() const noexcept { return gradients_; }
     // Replaces every weight and running statistic, e.g. with a copy taken at an earlier epoch.
     void set_weights(std::span<const scalar_type> parameters, std::span<const scalar_type> state) {
         if (parameters.size() != net_->parameters().size() || state.size() != net_->state().size())
@@ -131,6 +134,7 @@ private:
     friend class trainer;
 
     Net* net_;
+    std::span<const scalar_type> gradients_;
     std::function<training_snapshot<scalar_type>()> snapshot_;
 };
 

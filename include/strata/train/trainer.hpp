@@ -464,6 +464,7 @@ public:
                 seen += count;
                 state.batch_ = b + 1;
                 state.step_ = steps_;
+                state.gradients_ = exec_.gradients();
                 state.logs_.loss = loss_sum / static_cast<double>(seen);
                 state.logs_.accuracy =
                     Loss::has_accuracy ? accuracy_sum / static_cast<double>(seen) : not_measured;

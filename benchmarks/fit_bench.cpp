@@ -1,0 +1,47 @@
+// What the diagnostics callback costs: one epoch of fit on the reference
+// network, without it (/0) and with it (/1: a probe every 25 steps and 256
+// probe images for the activity pass), as RESULTS.md quotes.
+#include <cstdlib>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+#include <strata/diagnose/diagnostics.hpp>
+#include <strata/strata.hpp>
+
+namespace st = strata;
+
+namespace {
+
+using reference_net = st::sequential<st::input<28, 28, 1>, st::conv2d<32, 3, st::relu>, st::max_pool<2>,
+                                     st::conv2d<64, 3, st::relu>, st::max_pool<2>, st::flatten,
+                                     st::dense<128, st::relu>, st::dropout<0.5>, st::dense<10>>;
+
+st::data::dataset<float> random_set(std::size_t n) {
+    st::data::dataset<float> d;
+    d.x = xt::xtensor<float, 4>({n, 28, 28, 1});
+    d.y = xt::xtensor<float, 2>({n, 1});
+    st::rng r(1);
+    for (auto& v : d.x) v = static_cast<float>(r.uniform());
+    for (std::size_t i = 0; i < n; ++i) d.y(i, 0) = static_cast<float>(i % 10);
+    return d;
+}
+
+void BM_fit_epoch_diagnostics(benchmark::State& state) {
+    static const auto data = random_set(6400);
+    const char* env = std::getenv("STRATA_THREADS");
+    const st::threads threads{env ? static_cast<std::size_t>(std::strtoul(env, nullptr, 10)) : 0};
+    const st::loss::sparse_categorical_crossentropy loss{.from_logits = true};
+    for (auto _ : state) {
+        reference_net net{st::seed{1}};
+        if (state.range(0) == 0)
+            st::fit(net, data, loss, st::optim::adam{}, st::epochs{1}, st::batch_size{64}, threads);
+        else
+            st::fit(net, data, loss, st::optim::adam{}, st::epochs{1}, st::batch_size{64}, threads,
+                    st::diagnostics{.probe_inputs = st::diagnostics::first_samples(data)});
+    }
+    state.counters["img/s"] = benchmark::Counter(static_cast<double>(state.iterations() * data.size()),
+                                                 benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_fit_epoch_diagnostics)->Arg(0)->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace

@@ -228,3 +228,46 @@ TEST_CASE("diagnose: exploding and vanishing gradients from the records, and qui
     CHECK(growing[0].kind == k::exploding_gradients);
     CHECK_MESSAGE(growing[0].evidence.find("grew 300-fold") != std::string::npos, describe(growing));
 }
+
+TEST_CASE("architecture_of and diagnose: per-pixel scores from a dense layer, images without convolutions") {
+    using k = st::finding_kind;
+    const st::loss::pixel_crossentropy<8, 8, 3> pixels{.from_logits = true};
+    st::sequential<st::input<8, 8, 1>, st::conv2d<4, 3, st::relu>, st::flatten, st::dense<16, st::relu>,
+                   st::dense<8 * 8 * 3>>
+        dense_output{st::seed{1}};
+    const auto a = st::architecture_of(dense_output, pixels);
+    CHECK(a.per_pixel_loss);
+    CHECK(a.output_height == 8);
+    CHECK(a.output_channels == 3);
+    CHECK(a.output_layer == "3_dense");
+    CHECK(a.output_from_dense);
+    CHECK(a.output_layer_parameters == 16 * 192 + 192);
+    CHECK(a.convolutions == 1);
+    const auto findings = st::diagnose(st::history{}, {.architecture = a});
+    REQUIRE(findings.size() == 1);
+    CHECK(findings[0].kind == k::unsuited_architecture);
+    CHECK(findings[0].level == st::severity::warning);
+    CHECK_MESSAGE(findings[0].evidence.find("8 x 8 x 3 values per image, and they come from 3_dense") !=
+                      std::string::npos,
+                  describe(findings));
+
+    // Fully convolutional, scores from a 1x1 convolution: nothing to say.
+    st::sequential<st::input<8, 8, 1>, st::conv2d<4, 3, st::relu, st::same>, st::conv2d<3, 1>> convolutional{
+        st::seed{1}};
+    const auto c = st::architecture_of(convolutional, pixels);
+    CHECK(c.output_layer == "1_conv2d");
+    CHECK(!c.output_from_dense);
+    CHECK(st::diagnose(st::history{}, {.architecture = c}).empty());
+
+    // A classifier of images with dense layers only: a note.
+    st::sequential<st::input<28, 28, 1>, st::flatten, st::dense<32, st::relu>, st::dense<10>> mlp{
+        st::seed{1}};
+    const auto m = st::architecture_of(mlp, st::loss::sparse_categorical_crossentropy{.from_logits = true});
+    CHECK(!m.per_pixel_loss);
+    CHECK(m.image_input);
+    CHECK(m.convolutions == 0);
+    const auto mlp_findings = st::diagnose(st::history{}, {.architecture = m});
+    REQUIRE(mlp_findings.size() == 1);
+    CHECK(mlp_findings[0].kind == k::unsuited_architecture);
+    CHECK(mlp_findings[0].level == st::severity::info);
+}

@@ -24,6 +24,7 @@
 
 #include "../metrics/metrics.hpp"
 #include "../train/history.hpp"
+#include "architecture.hpp"
 #include "audit.hpp"
 #include "diagnostics.hpp"
 #include "finding.hpp"
@@ -46,6 +47,8 @@ struct diagnose_inputs {
     std::optional<mislabel_candidates> mislabelled{};
     // A diagnostics callback's records after fit (*probe.records).
     std::vector<epoch_diagnostics> diagnostics{};
+    // architecture_of(net, loss): the network's structure, for the task.
+    std::optional<architecture_facts> architecture{};
 };
 
 namespace detail::diagnose {
@@ -772,6 +775,50 @@ inline std::optional<finding> gradient_flow(const run& r) {
     return f;
 }
 
+// Per-pixel scores from a dense layer on a flattened vector: one weight per
+// (feature, pixel, class), and no notion of which pixels neighbour which. An
+// image model without any convolution is a milder case of the same.
+inline std::optional<finding> unsuited_architecture(const run& r) {
+    if (!r.extra->architecture) return std::nullopt;
+    const architecture_facts& a = *r.extra->architecture;
+    const auto share = [&](std::size_t p) {
+        return dd::percent(static_cast<double>(p) /
+                           static_cast<double>(std::max<std::size_t>(a.parameters, 1)));
+    };
+    if (a.per_pixel_loss && a.output_from_dense) {
+        finding f{.kind = finding_kind::unsuited_architecture,
+                  .level = severity::warning,
+                  .score = diagnosis::structural_score};
+        f.summary = "a dense layer predicts the per-pixel scores: the network cannot use where pixels are";
+        f.evidence = "the loss scores " + std::to_string(a.output_height) + " x " +
+                     std::to_string(a.output_width) + " x " + std::to_string(a.output_channels) +
+                     " values per image, and they come from " + a.output_layer + ", a dense layer with " +
+                     std::to_string(a.output_layer_parameters) + " of the network's " +
+                     std::to_string(a.parameters) + " parameters (" + share(a.output_layer_parameters) +
+                     "): it learns every pixel's classes separately from a flattened vector";
+        if (!r.val_loss.empty() && !r.loss.empty())
+            f.evidence += "; final training loss " + dd::number(r.loss.back().value) + ", validation loss " +
+                          dd::number(r.val_loss.back().value);
+        f.advice =
+            "use a fully convolutional network that keeps the image's layout: convolutions at the input's "
+            "resolution, st::max_pool down and st::upsample back up with st::skip_concat to the encoder (a "
+            "U-Net, as in examples/segmentation), and st::conv2d<" +
+            std::to_string(a.output_channels) + ", 1> for the per-pixel scores";
+        return f;
+    }
+    if (a.image_input && a.convolutions == 0 && !a.per_pixel_loss) {
+        finding f{.kind = finding_kind::unsuited_architecture, .level = severity::info, .score = 1};
+        f.summary = "an image model without convolutions: every pixel position is learnt separately";
+        f.evidence = "no convolution in the network; " + std::to_string(a.parameters) + " parameters, " +
+                     a.output_layer + " last";
+        f.advice =
+            "start with st::conv2d<32, 3, st::relu>, st::max_pool<2> before flattening: convolutions "
+            "share weights across positions, need fewer parameters and tolerate shifts";
+        return f;
+    }
+    return std::nullopt;
+}
+
 }  // namespace detail::diagnose
 
 // The findings for a training history, most severe first, then by score. A
@@ -789,7 +836,8 @@ inline std::vector<finding> diagnose(const history& h, const diagnose_inputs& ex
     const bool unstable = !broken && add(dg::rate_too_high(r));
     // Dead or saturated layers hold the fit back: its slowness and low accuracy are their symptoms.
     bool blocked = false;
-    for (auto f : {dg::dead_units(r), dg::saturated_units(r), dg::gradient_flow(r)}) {
+    for (auto f :
+         {dg::unsuited_architecture(r), dg::dead_units(r), dg::saturated_units(r), dg::gradient_flow(r)}) {
         if (!f) continue;
         blocked |= f->level >= severity::warning;
         add(std::move(f));

@@ -30,6 +30,7 @@ enum class finding_kind {
     saturated_units,  // sigmoid or tanh outputs stuck at an asymptote
     vanishing_gradients,
     exploding_gradients,
+    unsuited_architecture,  // a network whose structure does not fit the task
 };
 
 enum class severity {
@@ -72,6 +73,8 @@ constexpr std::string_view to_string(finding_kind k) noexcept {
             return "vanishing_gradients";
         case finding_kind::exploding_gradients:
             return "exploding_gradients";
+        case finding_kind::unsuited_architecture:
+            return "unsuited_architecture";
     }
     return "unknown";
 }

@@ -165,6 +165,12 @@ inline constexpr double gradient_ratio_exploding = 1e3;
 // last: healthy training shrinks or keeps it as the loss falls.
 inline constexpr double gradient_growth_exploding = 100;
 
+// ---- Architecture ----------------------------------------------------------
+
+// A structural cause outranks the symptoms it produces (overfitting, a low
+// score): its findings sort above other warnings by this score.
+inline constexpr double structural_score = 5;
+
 // ---- Data audit ------------------------------------------------------------
 
 // Blank or constant: pixel standard deviation under 1% of the expected range.

@@ -58,6 +58,7 @@ struct overlap_loss {
     static constexpr std::string_view name = Score == overlap_score::dice ? "dice" : "jaccard";
     static constexpr bool has_accuracy = false;
     static constexpr std::size_t pixels = H * W, channels = C, required_outputs = H * W * C;
+    static constexpr std::size_t height = H, width = W;
 
     std::size_t target_width(std::size_t) const {
         return targets == pixel_targets::classes ? pixels : required_outputs;

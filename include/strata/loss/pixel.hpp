@@ -127,6 +127,7 @@ struct pixel_crossentropy {
     // Accuracy per pixel comes from the metric policies (metrics::pixel_accuracy, mean_iou).
     static constexpr bool has_accuracy = false;
     static constexpr std::size_t pixels = H * W, classes = C, required_outputs = H * W * C;
+    static constexpr std::size_t height = H, width = W;
 
     std::size_t target_width(std::size_t) const { return pixels; }
 
@@ -181,6 +182,7 @@ struct pixel_binary_crossentropy {
     static constexpr std::string_view name = "pixel_binary_crossentropy";
     static constexpr bool has_accuracy = false;
     static constexpr std::size_t pixels = H * W, channels = C, required_outputs = H * W * C;
+    static constexpr std::size_t height = H, width = W;
 
     std::size_t target_width(std::size_t) const { return required_outputs; }
 

@@ -2,7 +2,11 @@
 """Runs the reference Fashion-MNIST network's training step and inference in
 PyTorch (Debian's python3-torch, CPU) and in strata_bench, interleaved, at the
 same thread count and batch sizes, and prints a table of medians, ratios and
-one JSON line (the last line of output).
+one JSON line (the last line of output). strata_bench measures the FP32 FMA
+peak in the same run (BM_peak_fma, one thread and one per core), and each row
+gives strata's share of the peak at the thread count used, counting the
+network's multiply-adds as direct convolution (15.4 MFLOP per training image,
+5.26 MFLOP per inference).
 
 usage: benchmarks/compare_pytorch.py [--bench build/benchmarks/strata_bench]
                                      [--threads 2] [--repetitions 5]
@@ -68,14 +72,22 @@ def torch_figures(batch_train=64, batch_infer=256):
     return {"train_img_s_b64": train_img_s, "infer_img_s_b256": infer_img_s, "latency_us_b1": latency_s * 1e6}
 
 
+# Multiply-adds x 2 of the reference network (as strata_bench counts them).
+FORWARD_FLOP = 2.0 * 26 * 26 * 32 * 9 + 2.0 * (11 * 11 * 64 * 288 + 1600 * 128 + 128 * 10)
+TRAIN_FLOP = 3 * FORWARD_FLOP - 2.0 * 26 * 26 * 32 * 9
+
+
 def strata_figures(bench, threads):
     out = subprocess.run(
-        [bench, "--benchmark_filter=BM_train_step/64/|BM_infer/1/|BM_infer/256/",
+        [bench, "--benchmark_filter=BM_train_step/64/|BM_infer/1/|BM_infer/256/|BM_peak_fma",
          "--benchmark_min_time=0.5", "--benchmark_format=json"],
         check=True, capture_output=True, text=True,
         env={**os.environ, "STRATA_THREADS": str(threads)}).stdout
     rows = {b["name"]: b for b in json.loads(out)["benchmarks"]}
+    peak = [b for name, b in rows.items() if name.startswith("BM_peak_fma/") and not name.endswith("threads:1")]
     return {
+        "peak_gflops_1_thread": rows["BM_peak_fma/real_time/threads:1"]["GFLOP/s"],
+        "peak_gflops_all_threads": peak[0]["GFLOP/s"] if peak else float("nan"),
         "train_img_s_b64": rows["BM_train_step/64/real_time"]["img/s"],
         "infer_img_s_b256": rows["BM_infer/256/real_time"]["img/s"],
         "latency_us_b1": rows["BM_infer/1/real_time"]["real_time"],  # reported in microseconds
@@ -114,14 +126,27 @@ def main():
         "strata_infer_img_s_b256": med["strata"]["infer_img_s_b256"],
         "torch_infer_img_s_b256": med["torch"]["infer_img_s_b256"],
         "ratio_infer_b256": med["strata"]["infer_img_s_b256"] / med["torch"]["infer_img_s_b256"],
+        "peak_gflops_1_thread": med["strata"]["peak_gflops_1_thread"],
+        "peak_gflops_all_threads": med["strata"]["peak_gflops_all_threads"],
     }
-    print(f"{'medians, ' + str(args.threads) + ' threads':32} {'strata':>12} {'PyTorch':>12} {'ratio':>8}")
+    peak = result["peak_gflops_1_thread"] if args.threads == 1 else result["peak_gflops_all_threads"]
+    result["peak_gflops_used"] = peak
+    result["share_of_peak_train_b64"] = result["strata_train_img_s_b64"] * TRAIN_FLOP / 1e9 / peak
+    result["share_of_peak_infer_b256"] = result["strata_infer_img_s_b256"] * FORWARD_FLOP / 1e9 / peak
+    result["share_of_peak_latency_b1"] = FORWARD_FLOP / (result["strata_latency_us_b1"] * 1e-6) / 1e9 / peak
+    print(f"FMA peak (BM_peak_fma, this run): {result['peak_gflops_1_thread']:.1f} GFLOP/s on one thread, "
+          f"{result['peak_gflops_all_threads']:.1f} on one per core")
+    print(f"{'medians, ' + str(args.threads) + ' threads':32} {'strata':>12} {'PyTorch':>12} {'ratio':>8} "
+          f"{'of peak':>8}")
     print(f"{'train, batch 64 (img/s)':32} {result['strata_train_img_s_b64']:12.0f} "
-          f"{result['torch_train_img_s_b64']:12.0f} {result['ratio_train_b64']:7.2f}x")
+          f"{result['torch_train_img_s_b64']:12.0f} {result['ratio_train_b64']:7.2f}x "
+          f"{100 * result['share_of_peak_train_b64']:7.1f}%")
     print(f"{'inference, batch 256 (img/s)':32} {result['strata_infer_img_s_b256']:12.0f} "
-          f"{result['torch_infer_img_s_b256']:12.0f} {result['ratio_infer_b256']:7.2f}x")
+          f"{result['torch_infer_img_s_b256']:12.0f} {result['ratio_infer_b256']:7.2f}x "
+          f"{100 * result['share_of_peak_infer_b256']:7.1f}%")
     print(f"{'latency, batch 1 (us)':32} {result['strata_latency_us_b1']:12.1f} "
-          f"{result['torch_latency_us_b1']:12.1f} {result['ratio_latency_b1']:7.2f}x")
+          f"{result['torch_latency_us_b1']:12.1f} {result['ratio_latency_b1']:7.2f}x "
+          f"{100 * result['share_of_peak_latency_b1']:7.1f}%")
     print(json.dumps(result))
 
 

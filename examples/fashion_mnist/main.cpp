@@ -8,14 +8,18 @@
 //                        dropout 0.1 after each block, dense 256, dropout 0.3
 //   --variant vgg_aug    vgg with bn_aug's augmentation
 // Progress goes to the terminal; --json prints one JSON object as the last
-// line of stdout.
+// line of stdout; --report FILE writes an HTML report of the run with
+// diagnose's findings.
 #include <cstdio>
 #include <cstdlib>
 #include <iomanip>
 #include <iostream>
+#include <span>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include <strata/strata.hpp>
 
@@ -43,6 +47,7 @@ namespace {
 
 struct options : example::training_flags {
     std::string variant = "reference", schedule;  // schedule: empty = the variant's
+    std::string report;                           // HTML report file; empty: none
     bool class_report = false;
 };
 
@@ -65,9 +70,57 @@ options parse(int argc, char** argv) {
         "--class-report", o.class_report,
         "print per-class precision, recall and F1 (sklearn's classification_report) and the confusion "
         "matrix of the test set");
+    app.add_option("--report", o.report,
+                   "after training, write an HTML report to this file: network, learning curves, the test "
+                   "set's confusion matrix, its most confidently wrong images, feature maps of the first "
+                   "test image, and diagnose's findings");
     example::add_training_flags(app, o);
     example::parse_or_exit(app, argc, argv);
     return o;
+}
+
+// The HTML report of a trained network: diagnose reads the history with the
+// test set's confusion matrix and the training class counts.
+template <class Net>
+void write_report(const options& opt, const Net& net, const st::data::fashion_mnist_set& data,
+                  const st::history& history, const st::evaluation& test,
+                  const std::vector<std::string>& names) {
+    st::report::content r;
+    r.title = "Fashion-MNIST, " + opt.variant + " network";
+    std::ostringstream summary;
+    summary << st::summary(net);
+    r.network_summary = summary.str();
+    r.training = history;
+    r.confusion = test.confusion;
+    r.class_names = names;
+    const auto picture = [&](std::size_t i, std::string caption) {
+        return st::report::to_image(std::span<const float>(data.test.x.data() + i * 784, 784), 28, 28, 1,
+                                    std::move(caption), st::report::value_range{0, 1});
+    };
+    const auto logits = st::predict(net, data.test.x, st::threads{opt.threads});
+    const st::metrics::predictions<float> p{std::span<const float>(logits.data(), logits.size()),
+                                            std::span<const float>(data.test.y.data(), data.test.y.size()),
+                                            data.test.size(), 10, 1};
+    st::report::image_group wrong{"Most confidently wrong test images", {}};
+    for (const auto& w : st::report::confidently_wrong(p, 16, /*from_logits=*/true)) {
+        std::ostringstream caption;
+        caption << "#" << w.index << ": " << names[w.truth] << ", predicted " << names[w.predicted] << " ("
+                << std::fixed << std::setprecision(1) << 100 * w.confidence << "%)";
+        wrong.images.push_back(picture(w.index, caption.str()));
+    }
+    r.images.push_back(std::move(wrong));
+    st::report::image_group maps{
+        "Feature maps of test image 0",
+        {picture(0, "test image 0: " + names[static_cast<std::size_t>(data.test.y(0, 0))])}};
+    for (auto& m : st::report::feature_maps(net, std::span<const float>(data.test.x.data(), 784)))
+        maps.images.push_back(std::move(m));
+    r.images.push_back(std::move(maps));
+    std::vector<st::report::finding_text> findings;
+    for (const auto& f : st::diagnose(history, {.validation_confusion = test.confusion,
+                                               .train_class_counts = st::data::class_counts(data.train, 10)}))
+        findings.push_back(st::report::text_of(f));
+    r.findings = std::move(findings);
+    st::report::html(opt.report, r);
 }
 
 template <class Net>
@@ -113,16 +166,23 @@ int train(const options& opt, std::ostream& human) {
                   << st::metrics::classification_report(test.confusion, names, 4)
                   << "\nconfusion matrix (test set)\n"
                   << st::metrics::to_string(test.confusion, names);
+        if (!opt.report.empty()) {
+            write_report(opt, net, data, history, test, names);
+            human << "report: " << opt.report << "\n";
+        }
 
         if (opt.json) {
-            const example::training_report r{.test_accuracy = test.accuracy,
-                                             .test_loss = test.loss,
-                                             .train_images = data.train.size(),
-                                             .batch = opt.batch,
-                                             .seed = opt.seed,
-                                             .variant = opt.variant,
-                                             .lr_schedule = opt.schedule,
-                                             .extra = example::json_class_metrics(test.confusion, names)};
+            const example::training_report r{
+                .test_accuracy = test.accuracy,
+                .test_loss = test.loss,
+                .train_images = data.train.size(),
+                .batch = opt.batch,
+                .seed = opt.seed,
+                .variant = opt.variant,
+                .lr_schedule = opt.schedule,
+                .extra = example::json_class_metrics(test.confusion, names) +
+                         (opt.report.empty() ? std::string()
+                                             : ", \"report\": " + example::json_string(opt.report))};
             std::cout << example::json_line(r, history) << std::endl;
         }
         return example::exit_code(history);

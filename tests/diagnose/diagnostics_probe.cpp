@@ -69,20 +69,16 @@ TEST_CASE("training_state::gradients is the gradient the optimizer stepped along
 }
 
 TEST_CASE("diagnostics: dead ReLU units counted by hand on a network with set weights") {
-    // 2x2 inputs in [0, 1]; three ReLU units: unit 0 sums the pixels (always
-    // active on a non-black image), unit 1 takes minus their sum (dead), unit 2
-    // the first pixel minus the second (active on some images).
+    // 2x2 inputs in [0, 1]; two ReLU units: unit 0 takes the first pixel minus
+    // the second (active on some images), unit 1 minus the sum of the pixels (dead).
     using net_t =
-        st::sequential<st::input<2, 2, 1>, st::flatten, st::dense<3, st::relu>, st::dense<2, st::softmax>>;
+        st::sequential<st::input<2, 2, 1>, st::flatten, st::dense<2, st::relu>, st::dense<2, st::softmax>>;
     net_t net{st::seed{1}};
     auto w = net.layer_parameters<1>();
     std::fill(w.begin(), w.end(), 0.0f);
-    for (std::size_t i = 0; i < 4; ++i) {
-        w[i * 3 + 0] = 1;  // weights are (inputs, units)
-        w[i * 3 + 1] = -1;
-    }
-    w[0 * 3 + 2] = 1;
-    w[1 * 3 + 2] = -1;
+    for (std::size_t i = 0; i < 4; ++i) w[i * 2 + 1] = -1;  // weights are (inputs, units)
+    w[0 * 2 + 0] = 1;
+    w[1 * 2 + 0] = -1;
     st::data::dataset<float> d;
     d.x = xt::xtensor<float, 4>({8, 2, 2, 1});
     d.y = xt::xtensor<float, 2>({8, 1});
@@ -94,22 +90,23 @@ TEST_CASE("diagnostics: dead ReLU units counted by hand on a network with set we
     st::fit(net, d, st::loss::sparse_categorical_crossentropy{}, st::optim::sgd{.lr = 1e-12}, st::epochs{2},
             st::batch_size{4}, st::threads{1}, probe);
     const auto& records = *probe.records;
-    REQUIRE(records.size() == 2);
+    REQUIRE(records.size() == 3);  // before training, and two epochs
     for (const auto& e : records) {
         CHECK(e.probe_samples == 8);
         REQUIRE(e.layers.size() == 1);  // the softmax layer is not probed
         CHECK(e.layers[0].name == "1_dense");
         CHECK(e.layers[0].activation == "relu");
-        CHECK(e.layers[0].units == 3);
+        CHECK(e.layers[0].units == 2);
         CHECK(e.layers[0].dead == 1);
-        CHECK(e.layers[0].dead_fraction() == doctest::Approx(1.0 / 3));
+        CHECK(e.layers[0].dead_fraction() == doctest::Approx(0.5));
         for (const auto& t : e.tensors) CHECK(std::isfinite(t.gradient_norm));
     }
     const auto findings = st::diagnose(st::history{}, {.diagnostics = records});
     REQUIRE(!findings.empty());
     CHECK(findings.front().kind == st::finding_kind::dead_units);
-    CHECK(findings.front().level == st::severity::info);  // a third: a note
-    CHECK_MESSAGE(findings.front().evidence.find("1_dense: 1 of 3") != std::string::npos, describe(findings));
+    CHECK(findings.front().level == st::severity::info);  // half: a note
+    CHECK_MESSAGE(findings.front().evidence.find("1_dense: 1 of 2 (50%) from the start") != std::string::npos,
+                  describe(findings));
     CHECK_THROWS_AS(st::fit(net, d, st::loss::sparse_categorical_crossentropy{}, st::optim::sgd{.lr = 1e-12},
                             st::epochs{1}, st::batch_size{4}, st::threads{1},
                             st::diagnostics{.probe_inputs = std::vector<float>(6, 0.5f)}),
@@ -270,4 +267,43 @@ TEST_CASE("architecture_of and diagnose: per-pixel scores from a dense layer, im
     REQUIRE(mlp_findings.size() == 1);
     CHECK(mlp_findings[0].kind == k::unsuited_architecture);
     CHECK(mlp_findings[0].level == st::severity::info);
+}
+
+TEST_CASE(
+    "diagnose: units a too-high rate killed belong to the rate's finding; dead from the start stay "
+    "dead_units") {
+    // Adam at 0.1 on the reference network: epoch 1's loss blows up, then sits at chance.
+    st::history h;
+    for (std::size_t e = 1; e <= 4; ++e) {
+        st::epoch_record rec;
+        rec.epoch = e;
+        rec.loss = e == 1 ? 6.25 : 2.31;
+        rec.learning_rate = 0.1;
+        h.epochs.push_back(rec);
+    }
+    const auto records = [](std::size_t dead_at_start) {
+        std::vector<st::epoch_diagnostics> r;
+        for (std::size_t e = 0; e <= 4; ++e) {
+            st::epoch_diagnostics d{.epoch = e, .probe_samples = 256};
+            d.layers.push_back({.name = "5_dense",
+                                .activation = "relu",
+                                .units = 128,
+                                .dead = e == 0 ? dead_at_start : std::size_t{128}});
+            r.push_back(d);
+        }
+        return r;
+    };
+    const auto killed = st::diagnose(h, {.classes = 10, .diagnostics = records(3)});
+    REQUIRE(!killed.empty());
+    CHECK(killed.front().kind == st::finding_kind::learning_rate_too_high);
+    CHECK(killed.front().level == st::severity::error);  // the network is dead
+    CHECK_MESSAGE(
+        killed.front().evidence.find("5_dense: 128 of 128 (100%) since epoch 1") != std::string::npos,
+        describe(killed));
+    for (const auto& f : killed) CHECK(f.kind != st::finding_kind::dead_units);
+
+    const auto born_dead = st::diagnose(h, {.classes = 10, .diagnostics = records(128)});
+    REQUIRE(!born_dead.empty());
+    CHECK_MESSAGE(born_dead.front().kind == st::finding_kind::dead_units, describe(born_dead));
+    CHECK(born_dead.front().advice.find("st::init::he_normal") != std::string::npos);
 }

@@ -6,11 +6,14 @@
 // is a named constant in thresholds.hpp, with the reasoning behind it.
 //
 // Causes are checked in order and a cause found hides its symptoms:
-// non-finite training and a too-high rate hide "too low", "underfitting" and
-// "too few epochs"; dead or saturated units and vanishing or exploding
-// gradients (warning or above) hide "too low" and "underfitting"; a too-low
-// rate hides the last two; noisy training labels (validation accuracy well
-// above training accuracy) hide underfitting.
+// non-finite training and a too-high rate hide "too low", "underfitting",
+// "too few epochs" and label noise, and units a too-high rate killed join
+// its finding; an unsuited architecture, dead or saturated units and
+// vanishing or exploding gradients (warning or above) hide "too low",
+// "underfitting" and "too few epochs"; a too-low rate hides the last two and
+// label noise; noisy training labels (validation accuracy well above
+// training accuracy) hide underfitting, and underfitting makes high
+// per-sample losses a note.
 #pragma once
 
 #include <algorithm>
@@ -579,10 +582,13 @@ inline std::optional<finding> class_imbalance(const run& r) {
             // Low recall from imbalance shows as a class the model rarely predicts.
             const double predicted = static_cast<double>(m.predicted_count(worst)) /
                                      static_cast<double>(std::max<std::size_t>(m.support(worst), 1));
-            bool minority = true;  // without counts, a low-recall class is taken as a rare one
+            // A rare class: below the median count in skewed counts, or, without
+            // counts, one the model seldom predicts.
+            bool minority = predicted < diagnosis::rarely_predicted;
             if (counts.size() == m.classes()) {
                 std::vector<double> sorted(counts.begin(), counts.end());
-                minority = static_cast<double>(counts[worst]) < median(sorted);
+                minority = ratio >= diagnosis::imbalance_ratio_info &&
+                           static_cast<double>(counts[worst]) < median(sorted);
             }
             if (rel < diagnosis::recall_ratio_warning && minority) {
                 signs.push_back(
@@ -592,8 +598,8 @@ inline std::optional<finding> class_imbalance(const run& r) {
                     "); the model predicts it for " + dd::percent(predicted) + " as many samples as it has" +
                     (counts.size() == m.classes()
                          ? ", and it has " + std::to_string(counts[worst]) + " training samples"
-                         : " (without the training class counts, a class left this far behind is taken as a "
-                           "rare one)"));
+                         : " (without the training class counts, a class left this far behind and seldom "
+                           "predicted is taken as a rare one)"));
                 level = severity::warning;
                 recall_suffers = true;
                 score = std::max(score, (1 - rel) / (1 - diagnosis::recall_ratio_warning));
@@ -660,8 +666,10 @@ inline std::optional<finding> dead_units(const run& r) {
                     : "ReLU units are dead: they output 0 for every probe sample and no longer learn";
     std::vector<std::string> shown;
     for (const auto& l : layers)
-        shown.push_back(l.layer + ": " + std::to_string(l.dead) + " of " + std::to_string(l.units) + " (" +
-                        dd::percent(l.fraction) + ") since epoch " + std::to_string(l.since));
+        shown.push_back(
+            l.layer + ": " + std::to_string(l.dead) + " of " + std::to_string(l.units) + " (" +
+            dd::percent(l.fraction) + ") " +
+            (l.since == 0 ? std::string("from the start") : "since epoch " + std::to_string(l.since)));
     std::size_t probe = 0;
     for (const auto& e : r.extra->diagnostics) probe = std::max(probe, e.probe_samples);
     f.evidence = "units that output 0 for all " + std::to_string(probe) +
@@ -670,13 +678,17 @@ inline std::optional<finding> dead_units(const run& r) {
                  dd::percent(diagnosis::dead_fraction_warning) + ", an error for a whole layer)";
     if (!r.loss.empty()) f.evidence += "; training loss " + values_text(r.loss);
     f.advice =
-        "a unit dies when its weighted input is negative for every sample: keep the default He "
-        "initialisation of " +
-        worst.layer +
-        " (drop a custom st::init such as a negative constant) and zero biases; lower the rate if "
-        "they died during training (" +
-        rate_advice(r, 0.3, "a third of") +
-        "); or use st::leaky_relu, whose gradient is never 0, or st::batch_norm before the activation";
+        worst.since == 0
+            ? "a unit dies when its weighted input is negative for every sample, and these were dead "
+              "before the first step: initialise " +
+                  worst.layer +
+                  " for ReLU (st::init::he_normal, e.g. st::dense<128, st::relu, st::init::he_normal>) "
+                  "instead of a custom st::init, with zero biases; or use st::leaky_relu, whose gradient "
+                  "is never 0, or st::batch_norm before the activation"
+            : "these units were alive at the start and died during training, which large steps do: " +
+                  rate_advice(r, 0.1, "a tenth of") +
+                  "; or use st::leaky_relu, whose gradient is never 0, or st::batch_norm before the "
+                  "activation";
     return f;
 }
 
@@ -691,8 +703,9 @@ inline std::optional<finding> saturated_units(const run& r) {
     f.summary = "sigmoid or tanh outputs are saturated: they sit at an asymptote where the gradient vanishes";
     std::vector<std::string> shown;
     for (const auto& l : layers)
-        shown.push_back(l.layer + ": " + dd::percent(l.fraction) + " of its outputs since epoch " +
-                        std::to_string(l.since));
+        shown.push_back(
+            l.layer + ": " + dd::percent(l.fraction) + " of its outputs " +
+            (l.since == 0 ? std::string("from the start") : "since epoch " + std::to_string(l.since)));
     f.evidence = "outputs within " + dd::number(saturation_margin) +
                  " of an asymptote at the last epoch: " + dd::listing(shown, shown.size()) +
                  " (a note from " + dd::percent(diagnosis::saturated_fraction_info) + ", a warning from " +
@@ -840,13 +853,22 @@ inline std::vector<finding> diagnose(const history& h, const diagnose_inputs& ex
          {dg::unsuited_architecture(r), dg::dead_units(r), dg::saturated_units(r), dg::gradient_flow(r)}) {
         if (!f) continue;
         blocked |= f->level >= severity::warning;
+        // Units alive at the start that a too-high rate killed: one finding, the rate's.
+        if (unstable && f->kind == finding_kind::dead_units &&
+            f->advice.starts_with("these units were alive")) {
+            finding& rate = out.front();  // rate_too_high's, the only one added before
+            rate.level = std::max(rate.level, f->level);
+            rate.evidence += "; " + f->summary + ": " + f->evidence;
+            continue;
+        }
         add(std::move(f));
     }
     const bool slow = !broken && !unstable && !blocked && add(dg::rate_too_low(r));
+    bool underfit = false;
     const auto noisy_labels = dg::label_noise_sign(r);
     if (!broken && !unstable && !slow) {
-        if (!noisy_labels && !blocked) add(dg::underfitting(r));
-        add(dg::too_few_epochs(r));
+        if (!noisy_labels && !blocked) underfit = add(dg::underfitting(r));
+        if (!blocked) add(dg::too_few_epochs(r));
     }
     add(dg::overfitting(r));
     add(dg::class_imbalance(r));
@@ -854,7 +876,7 @@ inline std::vector<finding> diagnose(const history& h, const diagnose_inputs& ex
         for (auto& f : findings_of(*extra.audit)) out.push_back(std::move(f));
     std::vector<finding> mislabelled =
         extra.mislabelled ? findings_of(*extra.mislabelled) : std::vector<finding>{};
-    if (noisy_labels && !broken && !unstable) {
+    if (noisy_labels && !broken && !unstable && !slow) {
         if (mislabelled.empty()) {
             mislabelled.push_back(dg::label_noise(*noisy_labels));
         } else {  // one finding with both signs
@@ -864,6 +886,12 @@ inline std::vector<finding> diagnose(const history& h, const diagnose_inputs& ex
             f.score = std::max(f.score, noisy_labels->second);
         }
     }
+    // A model that underfits finds many correct labels unbelievable too: its high losses are a note.
+    if (underfit)
+        for (auto& f : mislabelled) {
+            f.level = severity::info;
+            f.evidence += "; the model underfits, so high losses say as much about the model as the labels";
+        }
     for (auto& f : mislabelled) out.push_back(std::move(f));
     sort_findings(out);
     return out;

@@ -69,7 +69,7 @@ struct layer_activity {
 };
 
 struct epoch_diagnostics {
-    std::size_t epoch = 0;  // 1-based
+    std::size_t epoch = 0;  // 1-based; 0: before training (layer activity only, with probe_inputs)
     double learning_rate = not_measured;
     std::size_t probed_steps = 0;
     std::size_t probe_samples = 0;  // samples the activity was measured on (0: no probe_inputs)
@@ -124,6 +124,14 @@ struct diagnostics {
         epoch_start_.assign(params.begin(), params.end());
         probe_pending_ = false;
         reset_sums();
+        // Epoch 0: the activity before the first step, so units dead from the
+        // start (initialisation) tell apart from units training killed.
+        if (!probe_inputs.empty()) {
+            epoch_diagnostics start{.epoch = 0, .learning_rate = not_measured};
+            start.layers = activity(s.network());
+            start.probe_samples = probe_samples_;
+            records->push_back(std::move(start));
+        }
     }
 
     template <class State>
@@ -263,17 +271,19 @@ private:
         if constexpr (!a.empty()) {
             using S = typename L::out_shape;
             constexpr std::size_t units = units_of<S>();
-            const std::size_t values = count * S::size;
+            const std::size_t positions = count * (S::size / units);  // units are the fastest axis
             if constexpr (a == "relu") {
                 largest.resize(units, -std::numeric_limits<double>::infinity());
-                for (std::size_t i = 0; i < values; ++i)
-                    largest[i % units] = std::max(largest[i % units], static_cast<double>(y[i]));
+                std::vector<T> top(units, -std::numeric_limits<T>::infinity());
+                for (std::size_t p = 0; p < positions; ++p)
+                    for (std::size_t u = 0; u < units; ++u) top[u] = std::max(top[u], y[p * units + u]);
+                for (std::size_t u = 0; u < units; ++u)
+                    largest[u] = std::max(largest[u], static_cast<double>(top[u]));
             } else {
-                const double low = a == "sigmoid" ? 0.0 : -1.0;
-                for (std::size_t i = 0; i < values; ++i) {
-                    const double v = static_cast<double>(y[i]);
-                    saturated += v <= low + saturation_margin || v >= 1.0 - saturation_margin;
-                }
+                const T low = a == "sigmoid" ? T(0) : T(-1), margin = static_cast<T>(saturation_margin);
+                const std::size_t values = positions * units;
+                for (std::size_t i = 0; i < values; ++i)
+                    saturated += y[i] <= low + margin || y[i] >= T(1) - margin;
                 outputs += values;
             }
         }

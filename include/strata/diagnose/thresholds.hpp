@@ -125,6 +125,11 @@ inline constexpr double imbalance_ratio_warning = 10;
 // behind; classes with fewer validation samples than min_class_support are
 // too noisy to judge (one sample moves their recall by 5 points or more).
 inline constexpr double recall_ratio_warning = 0.6;
+// Without class counts, a class left behind is taken as a rare one only if
+// the model also predicts it for fewer than half as many samples as it has:
+// imbalance biases predictions away from a class, a hard class (shirts among
+// T-shirts and pullovers) is confused both ways.
+inline constexpr double rarely_predicted = 0.5;
 inline constexpr std::size_t min_class_support = 20;
 
 // ---- Likely mislabelled samples -------------------------------------------
@@ -144,11 +149,13 @@ inline constexpr double mislabel_fraction_warning = 0.05;
 // A ReLU unit that outputs 0 for every one of a few hundred probe samples
 // gets no gradient and never recovers. A live unit with a He-initialised
 // kernel is positive for about half of its inputs, so a random unit missing
-// all 256 by chance is out of the question; trained layers keep most of
-// theirs. A quarter of a layer dead is a note, half a warning (the layer
-// works at half its width); a whole layer dead passes no signal at all: an error.
-inline constexpr double dead_fraction_info = 0.25;
-inline constexpr double dead_fraction_warning = 0.5;
+// all 256 by chance is out of the question. Trained layers do lose some:
+// the reference network's 128-unit dense layer (before dropout 0.5) ends
+// healthy runs with 25-42% of its units dead, so a note starts at 40% and a
+// warning at 60% (the layer works at under half its width); a whole layer
+// dead passes no signal at all: an error.
+inline constexpr double dead_fraction_info = 0.4;
+inline constexpr double dead_fraction_warning = 0.6;
 // Sigmoid or tanh outputs within diagnostics' saturation_margin of an
 // asymptote pass back under 4% of the peak gradient. A quarter of a layer's
 // outputs there is a note, half a warning: that layer has mostly stopped learning.

@@ -1,0 +1,111 @@
+// wrong_architecture: the articles' dense-output segmentation network
+// (examples/segmentation's dense_t) on 64 x 64 canvases of garments, in a
+// translation unit of its own. Its last layer gives each of the 64 x 64 x 11
+// pixel scores its own weights over a flat vector: nothing ties a pixel's
+// score to its neighbourhood. diagnose sees that in architecture_of(net,
+// loss): per-pixel scores from a dense layer.
+#include <array>
+#include <cstdint>
+
+#include "train.hpp"
+
+namespace diagnose_example {
+
+constexpr std::size_t side = 64, pixel_classes = 11;
+
+using dense_output_net =
+    st::sequential<st::input<side, side, 1>, st::conv2d<32, 3, st::relu>, st::max_pool<2>,
+                   st::conv2d<64, 3, st::relu>, st::max_pool<2>, st::flatten, st::dense<128, st::relu>,
+                   st::dense<side * side * pixel_classes>>;
+
+namespace {
+
+// Background black, the garments in ten distinct colours (as examples/segmentation).
+constexpr std::array<std::array<std::uint8_t, 3>, pixel_classes> palette{{{0, 0, 0},
+                                                                          {230, 25, 75},
+                                                                          {60, 180, 75},
+                                                                          {255, 225, 25},
+                                                                          {67, 99, 216},
+                                                                          {245, 130, 49},
+                                                                          {145, 30, 180},
+                                                                          {66, 212, 244},
+                                                                          {240, 50, 230},
+                                                                          {191, 239, 69},
+                                                                          {250, 190, 212}}};
+
+st::report::image mask_picture(const float* classes_or_scores, bool scores, std::string caption) {
+    st::report::image im{side, side, 3, {}, std::move(caption)};
+    for (std::size_t p = 0; p < side * side; ++p) {
+        std::size_t k = 0;
+        if (scores) {
+            const float* s = classes_or_scores + p * pixel_classes;
+            k = static_cast<std::size_t>(std::max_element(s, s + pixel_classes) - s);
+        } else {
+            k = static_cast<std::size_t>(classes_or_scores[p]);
+        }
+        im.pixels.insert(im.pixels.end(), palette[k].begin(), palette[k].end());
+    }
+    return im;
+}
+
+}  // namespace
+
+outcome train_dense_segmentation(const context& c, const job& j) {
+    const auto& opt = c.opt;
+    dense_output_net net{st::seed{opt.seed}};
+    outcome o;
+    o.parameters = dense_output_net::param_count;
+    std::ostringstream summary;
+    summary << st::summary(net);
+    c.human << summary.str() << "training on " << j.train.size() << " canvases for " << j.p.epochs
+            << " epochs (Adam, lr " << j.p.lr << "), validating on " << j.validation.size() << "\n";
+
+    const st::loss::pixel_crossentropy<side, side, pixel_classes> loss{.from_logits = true};
+    // Dead units are counted on the first 256 training samples at each epoch's end.
+    st::diagnostics probe{.probe_every = 25, .probe_inputs = st::diagnostics::first_samples(j.train, 256)};
+    o.history = st::fit(
+        net, j.train, loss, st::optim::adam{.lr = static_cast<float>(j.p.lr)},
+        st::schedule::cosine_decay{.decay_steps = std::max<std::size_t>(1, steps_of(j.p, j.train.size())),
+                                   .alpha = j.p.final_lr_fraction},
+        st::epochs{j.p.epochs}, st::batch_size{j.p.batch}, st::seed{opt.seed}, st::threads{opt.threads},
+        st::validation{j.validation}, st::metrics::pixel_accuracy{}, st::metrics::mean_iou{},
+        st::progress{c.human}, probe);
+    o.validation = st::evaluate(net, j.validation, loss, st::threads{opt.threads});
+
+    // The network's structure against the per-pixel loss is the evidence.
+    // The confusion matrix counts pixels and goes in as it would for any
+    // run; training "class counts" would be pixel counts, mostly background,
+    // so they are left out.
+    st::diagnose_inputs in{.validation_confusion = o.validation.confusion, .classes = pixel_classes};
+    in.diagnostics = *probe.records;
+    in.architecture = st::architecture_of(net, loss);
+    o.findings = st::diagnose(o.history, in);
+    const auto& last = o.history.epochs.back();
+    o.numbers = key_numbers(o.history) + ", pixel acc " + fixed(last.value("pixel_accuracy")) + " / val " +
+                fixed(last.value("val_pixel_accuracy")) + ", mean IoU " + fixed(last.value("mean_iou")) +
+                " / val " + fixed(last.value("val_mean_iou")) + ", params " + std::to_string(o.parameters) +
+                " for " + std::to_string(j.train.size()) + " canvases (" +
+                std::to_string(o.parameters / std::max<std::size_t>(1, j.train.size())) + " per canvas)";
+
+    auto& r = o.report;
+    r.title = "strata diagnose: " + j.scenario;
+    r.network_summary = summary.str();
+    r.training = o.history;
+    r.confusion = o.validation.confusion;
+    r.class_names = j.class_names;
+    r.confusion_caption =
+        "Validation canvases, per pixel (" + std::to_string(j.validation.size()) + " canvases)";
+    const std::size_t shown = std::min<std::size_t>(4, j.validation.size());
+    const auto scores = st::predict(net, st::data::take(j.validation, shown).x, st::threads{opt.threads});
+    st::report::image_group canvases{"Validation canvases: input, true mask, prediction", {}};
+    for (std::size_t i = 0; i < shown; ++i) {
+        canvases.images.push_back(picture(j.validation, i, "canvas " + std::to_string(i)));
+        canvases.images.push_back(mask_picture(j.validation.y.data() + i * side * side, false, "true mask"));
+        canvases.images.push_back(mask_picture(&scores(i, 0), true, "dense-output prediction"));
+    }
+    r.images.push_back(std::move(canvases));
+    add_feature_maps(r, net, j.validation, "validation canvas 0");
+    return o;
+}
+
+}  // namespace diagnose_example

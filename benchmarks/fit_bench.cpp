@@ -29,7 +29,9 @@ st::data::dataset<float> random_set(std::size_t n) {
 }
 
 void BM_fit_epoch_diagnostics(benchmark::State& state) {
-    static const auto data = random_set(60000);
+    // STRATA_FIT_BENCH_IMAGES shrinks the epoch (the CI smoke run only proves it runs).
+    const char* images = std::getenv("STRATA_FIT_BENCH_IMAGES");
+    static const auto data = random_set(images ? std::strtoul(images, nullptr, 10) : 60000);
     const char* env = std::getenv("STRATA_THREADS");
     const st::threads threads{env ? static_cast<std::size_t>(std::strtoul(env, nullptr, 10)) : 0};
     const st::loss::sparse_categorical_crossentropy loss{.from_logits = true};

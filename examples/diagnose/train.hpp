@@ -10,11 +10,24 @@
 #include <span>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "scenario.hpp"
 
 namespace diagnose_example {
+
+// The report's parts every scenario fills the same way.
+inline void start_report(outcome& o, const job& j, std::string network_summary,
+                         std::string confusion_caption) {
+    auto& r = o.report;
+    r.title = "strata diagnose: " + j.scenario;
+    r.network_summary = std::move(network_summary);
+    r.training = o.history;
+    r.confusion = o.validation.confusion;
+    r.class_names = j.class_names;
+    r.confusion_caption = std::move(confusion_caption);
+}
 
 inline std::size_t steps_of(const plan& p, std::size_t samples) {
     return p.epochs * ((samples + p.batch - 1) / p.batch);
@@ -143,13 +156,8 @@ outcome train_classifier(const context& c, const job& j) {
     }
 
     auto& r = o.report;
-    r.title = "strata diagnose: " + j.scenario;
-    r.network_summary = summary.str();
-    r.training = o.history;
-    r.confusion = o.validation.confusion;
-    r.class_names = j.class_names;
-    r.confusion_caption =
-        "Validation set (the first " + std::to_string(j.validation.size()) + " test images)";
+    start_report(o, j, summary.str(),
+                 "Validation set (the first " + std::to_string(j.validation.size()) + " test images)");
     add_classifier_images(r, j, st::predict(net, j.validation.x, st::threads{opt.threads}), in.mislabelled);
     add_feature_maps(r, net, j.validation, "validation image 0");
     return o;

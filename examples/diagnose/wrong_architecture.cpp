@@ -7,31 +7,16 @@
 #include <array>
 #include <cstdint>
 
+#include "../segmentation/dense_output.hpp"
 #include "train.hpp"
 
 namespace diagnose_example {
 
-constexpr std::size_t side = 64, pixel_classes = 11;
-
-using dense_output_net =
-    st::sequential<st::input<side, side, 1>, st::conv2d<32, 3, st::relu>, st::max_pool<2>,
-                   st::conv2d<64, 3, st::relu>, st::max_pool<2>, st::flatten, st::dense<128, st::relu>,
-                   st::dense<side * side * pixel_classes>>;
+constexpr std::size_t side = segmentation_example::side, pixel_classes = segmentation_example::classes;
+using dense_output_net = segmentation_example::dense_output_t;
+using segmentation_example::palette;
 
 namespace {
-
-// Background black, the garments in ten distinct colours (as examples/segmentation).
-constexpr std::array<std::array<std::uint8_t, 3>, pixel_classes> palette{{{0, 0, 0},
-                                                                          {230, 25, 75},
-                                                                          {60, 180, 75},
-                                                                          {255, 225, 25},
-                                                                          {67, 99, 216},
-                                                                          {245, 130, 49},
-                                                                          {145, 30, 180},
-                                                                          {66, 212, 244},
-                                                                          {240, 50, 230},
-                                                                          {191, 239, 69},
-                                                                          {250, 190, 212}}};
 
 st::report::image mask_picture(const float* classes_or_scores, bool scores, std::string caption) {
     st::report::image im{side, side, 3, {}, std::move(caption)};
@@ -88,13 +73,8 @@ outcome train_dense_segmentation(const context& c, const job& j) {
                 std::to_string(o.parameters / std::max<std::size_t>(1, j.train.size())) + " per canvas)";
 
     auto& r = o.report;
-    r.title = "strata diagnose: " + j.scenario;
-    r.network_summary = summary.str();
-    r.training = o.history;
-    r.confusion = o.validation.confusion;
-    r.class_names = j.class_names;
-    r.confusion_caption =
-        "Validation canvases, per pixel (" + std::to_string(j.validation.size()) + " canvases)";
+    start_report(o, j, summary.str(),
+                 "Validation canvases, per pixel (" + std::to_string(j.validation.size()) + " canvases)");
     const std::size_t shown = std::min<std::size_t>(4, j.validation.size());
     const auto scores = st::predict(net, st::data::take(j.validation, shown).x, st::threads{opt.threads});
     st::report::image_group canvases{"Validation canvases: input, true mask, prediction", {}};

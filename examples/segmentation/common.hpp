@@ -11,12 +11,11 @@
 #include <strata/strata.hpp>
 
 #include "../common/example_cli.hpp"
+#include "dense_output.hpp"
 
 namespace segmentation_example {
 
 namespace st = strata;
-
-constexpr std::size_t side = 64, classes = 11;
 
 struct options : example::training_flags {
     std::size_t train_canvases = 6000, test_canvases = 1000, dense_epochs = 0, grid_rows = 6, grid_scale = 2;

@@ -32,19 +32,6 @@ using namespace segmentation_example;
 
 namespace {
 
-// Background black, the garments in ten distinct colours.
-constexpr std::array<std::array<std::uint8_t, 3>, classes> palette{{{0, 0, 0},
-                                                                    {230, 25, 75},
-                                                                    {60, 180, 75},
-                                                                    {255, 225, 25},
-                                                                    {67, 99, 216},
-                                                                    {245, 130, 49},
-                                                                    {145, 30, 180},
-                                                                    {66, 212, 244},
-                                                                    {240, 50, 230},
-                                                                    {191, 239, 69},
-                                                                    {250, 190, 212}}};
-
 // Rows of [input | true mask | U-Net | dense], each pixel a scale x scale block, cells 4 px apart.
 class grid_image {
 public:

@@ -127,7 +127,7 @@ struct diagnostics {
         // Epoch 0: the activity before the first step, so units dead from the
         // start (initialisation) tell apart from units training killed.
         if (!probe_inputs.empty()) {
-            epoch_diagnostics start{.epoch = 0, .learning_rate = not_measured};
+            epoch_diagnostics start;  // epoch 0
             start.layers = activity(s.network());
             start.probe_samples = probe_samples_;
             records->push_back(std::move(start));

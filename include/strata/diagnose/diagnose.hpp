@@ -652,6 +652,12 @@ inline std::vector<unit_problem> unit_problems(const run& r, bool dead_units) {
     return out;
 }
 
+// The worst dead layer was alive before the first step: training killed it.
+inline bool units_killed_in_training(const run& r) {
+    const auto layers = unit_problems(r, true);
+    return !layers.empty() && layers.front().since > 0;
+}
+
 inline std::optional<finding> dead_units(const run& r) {
     const auto layers = unit_problems(r, true);
     if (layers.empty()) return std::nullopt;
@@ -854,8 +860,7 @@ inline std::vector<finding> diagnose(const history& h, const diagnose_inputs& ex
         if (!f) continue;
         blocked |= f->level >= severity::warning;
         // Units alive at the start that a too-high rate killed: one finding, the rate's.
-        if (unstable && f->kind == finding_kind::dead_units &&
-            f->advice.starts_with("these units were alive")) {
+        if (unstable && f->kind == finding_kind::dead_units && dg::units_killed_in_training(r)) {
             finding& rate = out.front();  // rate_too_high's, the only one added before
             rate.level = std::max(rate.level, f->level);
             rate.evidence += "; " + f->summary + ": " + f->evidence;

@@ -13,6 +13,7 @@ packages=(
   dataset-fashion-mnist libstb-dev
   libcli11-dev nlohmann-json3-dev
   libspng-dev libturbojpeg0-dev libtiff-dev
+  libopenmpi-dev openmpi-bin
   python3-torch python3-numpy python3-sklearn python3-imblearn python3-pil python3-keras-preprocessing
   chromium
 )

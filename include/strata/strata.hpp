@@ -36,6 +36,7 @@
 #include "layers/upsample.hpp"
 #include "layers/zero_padding.hpp"
 #include "loss/binary_crossentropy.hpp"
+#include "distributed/communicator.hpp"
 #include "loss/cross_entropy.hpp"
 #include "loss/mean_squared_error.hpp"
 #include "loss/overlap.hpp"

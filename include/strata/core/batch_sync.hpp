@@ -4,9 +4,11 @@
 // all_reduce the same number of times in the same order.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <stdexcept>
 #include <vector>
@@ -21,7 +23,13 @@ public:
     // each; call outside the training step.
     void reserve(std::size_t participants, std::size_t width) {
         stride_ = round_up_to_line<double>(width);
-        if (slots_.size() < participants * stride_) slots_.resize(participants * stride_);
+        // One more slot: the totals, when they are also reduced across processes.
+        if (slots_.size() < (participants + 1) * stride_) slots_.resize((participants + 1) * stride_);
+    }
+    // Sums the threads' totals across processes too (data-parallel training:
+    // synchronised batch norm). Called by participant 0 only, once per all_reduce.
+    void reduce_across_processes(std::function<void(std::span<double>)> reduce) {
+        across_processes_ = std::move(reduce);
     }
     void begin_batch(std::size_t participants) noexcept {
         participants_ = participants;
@@ -40,6 +48,7 @@ public:
     // return. Totals are summed in participant order, so every thread gets
     // bit-identical results.
     void all_reduce(std::size_t participant, std::span<double> values) {
+        if (across_processes_) return all_reduce_across(participant, values);
         if (participants_ <= 1) return;
         double* mine = slots_.data() + participant * stride_;
         std::copy(values.begin(), values.end(), mine);
@@ -54,6 +63,32 @@ public:
     }
 
 private:
+    // Participant 0 sums the slots, reduces the totals across processes and
+    // publishes them; the others wait, then read. Two barriers suffice: no
+    // one writes its slot or the totals again before everyone has read.
+    void all_reduce_across(std::size_t participant, std::span<double> values) {
+        if (participants_ <= 1) return across_processes_(values);
+        double* mine = slots_.data() + participant * stride_;
+        double* totals = slots_.data() + participants_ * stride_;
+        std::copy(values.begin(), values.end(), mine);
+        arrive_and_wait();
+        if (participant == 0) {
+            try {
+                for (std::size_t k = 0; k < values.size(); ++k) {
+                    double total = 0;
+                    for (std::size_t p = 0; p < participants_; ++p) total += slots_[p * stride_ + k];
+                    totals[k] = total;
+                }
+                across_processes_(std::span<double>(totals, values.size()));
+            } catch (...) {
+                abort();
+                throw;
+            }
+        }
+        arrive_and_wait();
+        std::copy_n(totals, values.size(), values.begin());
+    }
+
     // The wait is short (the slices are equal), so spin briefly, then sleep
     // on the atomic so oversubscribed machines still make progress.
     void arrive_and_wait() {
@@ -80,6 +115,7 @@ private:
     alignas(64) std::atomic<std::size_t> arrived_{0};
     alignas(64) std::atomic<std::uint32_t> generation_{0};
     std::atomic<bool> aborted_{false};
+    std::function<void(std::span<double>)> across_processes_;
 };
 
 }  // namespace strata

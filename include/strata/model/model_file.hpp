@@ -290,6 +290,7 @@ struct checkpoint {
     }
     template <class State>
     void on_epoch_end(State& s) {
+        if (!s.is_main_process()) return;  // data-parallel: every process holds the same state
         save_checkpoint(s.network(), s.snapshot(), s.history(),
                         detail::format_checkpoint_path(path, s.logs()));
     }

@@ -72,6 +72,12 @@ public:
     bool stop_requested() const noexcept { return !stop_reason_.empty(); }
     void note_best_epoch(std::size_t epoch) noexcept { history_->best_epoch = epoch; }
 
+    // Data-parallel training: this process's rank and the number of
+    // processes. Only the main process (rank 0) prints and writes files.
+    std::size_t process_rank() const noexcept { return process_rank_; }
+    std::size_t process_count() const noexcept { return process_count_; }
+    bool is_main_process() const noexcept { return process_rank_ == 0; }
+
 private:
     template <class, class, class>
     friend class trainer;
@@ -83,6 +89,7 @@ private:
     std::chrono::steady_clock::time_point epoch_start_{};
     double base_learning_rate_ = 0;
     std::string stop_reason_;
+    std::size_t process_rank_ = 0, process_count_ = 1;
 };
 
 // What a checkpoint needs besides the network: the optimizer's buffers and
@@ -312,6 +319,7 @@ struct csv_logger {
     char separator = ',';
 
     void on_train_begin(const training_view& s) {
+        if (!s.is_main_process()) return;
         namespace fs = std::filesystem;
         std::error_code ec;
         needs_header_ = !(append && fs::exists(path, ec) && fs::file_size(path, ec) > 0 && !ec);
@@ -327,6 +335,7 @@ struct csv_logger {
     }
 
     void on_epoch_end(const training_view& s) {
+        if (!file_) return;  // not the main process
         const epoch_record& r = s.logs();
         if (!columns_known_) {  // metric names are known once an epoch has measured them
             for (const auto& m : r.metrics) columns_.push_back(m.first);
@@ -411,15 +420,17 @@ struct progress {
         mid_line_ = false;
     }
     void on_batch_end(const training_view& s) {
-        if (!interactive || s.batch() >= s.batches()) return;
+        if (!interactive || s.batch() >= s.batches() || !s.is_main_process()) return;
         const auto now = std::chrono::steady_clock::now();
         if (now - last_print_ < std::chrono::milliseconds(250)) return;
         last_print_ = now;
         print(s, s.batch(), s.epoch_seconds(), false);
     }
-    void on_epoch_end(const training_view& s) { print(s, s.batches(), s.logs().seconds, true); }
+    void on_epoch_end(const training_view& s) {
+        if (s.is_main_process()) print(s, s.batches(), s.logs().seconds, true);
+    }
     void on_train_end(const training_view& s) {
-        if (!s.history().stopped_early()) return;
+        if (!s.history().stopped_early() || !s.is_main_process()) return;
         if (mid_line_) *out << '\n';
         *out << s.history().stop_reason << '\n';
         out->flush();

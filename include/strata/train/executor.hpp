@@ -5,16 +5,19 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <vector>
 
 #include "../core/aligned_buffer.hpp"
 #include "../core/simd.hpp"
 #include "../core/thread_pool.hpp"
+#include "../distributed/communicator.hpp"
 #include "../model/sequential.hpp"
 
 namespace strata {
@@ -25,6 +28,15 @@ namespace strata {
 template <class T>
 using batch_augmenter =
     std::function<void(const T* in, T* out, std::size_t count, std::size_t first, std::uint64_t step_seed)>;
+
+// Which samples of a global batch this process trains on, in data-parallel
+// training: positions [offset, offset + n) of total. Dropout masks and
+// augmentation are keyed by the global position, so the split over
+// processes and threads does not change them.
+struct batch_share {
+    std::size_t offset = 0;
+    std::size_t total = 0;  // 0: this process has the whole batch
+};
 
 struct batch_stats {
     double loss_sum = 0;      // sum of per-sample losses
@@ -51,23 +63,33 @@ public:
 
     std::size_t thread_count() const noexcept { return pool_.size(); }
 
+    // Data-parallel training: gradients, loss sums and batch-norm statistics
+    // are then summed across comm's processes every step.
+    void set_communicator(const any_communicator& comm) {
+        comm_ = comm;
+        if constexpr (Net::sync_width > 0)
+            sync_.reduce_across_processes([c = comm](std::span<double> v) { c.all_reduce(v); });
+    }
+
     // Forward + loss + backward on n samples in training mode; gradients()
     // then holds d(mean loss)/d(parameters).
     // With augment, each thread first rewrites its slice of x into a buffer of its own.
     // With weights (one per sample), the loss is Keras' weighted mean,
     // sum(w_i loss_i) / n, and loss_sum is sum(w_i loss_i). With outputs_out
     // (n x outputs), the network's outputs are copied there (for metrics).
+    // With a communicator, x holds this process's share of a global batch;
+    // the gradients and sums returned are the whole batch's, on every process.
     template <class Loss>
     batch_stats train_batch(const Net& net, const T* x, const T* y, std::size_t n, const Loss& loss,
                             std::uint64_t step_seed, const batch_augmenter<T>* augment = nullptr,
-                            const T* weights = nullptr, T* outputs_out = nullptr) {
+                            const T* weights = nullptr, T* outputs_out = nullptr, batch_share share = {}) {
         const std::size_t tw = loss.target_width(outputs);
         const std::size_t slices = slice_count(n);
-        const T grad_scale = T(1) / static_cast<T>(n);
+        const T grad_scale = T(1) / static_cast<T>(share.total ? share.total : n);
         batch_slice shared{};
         if constexpr (Net::sync_width > 0) {
             sync_.begin_batch(slices);
-            if (slices > 1) shared.sync = &sync_;
+            if (slices > 1 || comm_) shared.sync = &sync_;
         }
         auto work = [&](std::size_t i) {
             const auto [first, count] = slice(i, slices, n);
@@ -77,17 +99,18 @@ public:
                 r.reserve(count);
                 r.gradients.fill_zero();
                 const T* in = x + first * inputs;
+                const std::size_t position = share.offset + first;  // in the global batch
                 if (augment) {
                     augmented_[i].resize(count * inputs);  // grows once, then never reallocates
-                    (*augment)(in, augmented_[i].data(), count, first, step_seed);
+                    (*augment)(in, augmented_[i].data(), count, position, step_seed);
                     in = augmented_[i].data();
                 }
-                const T* out = net.forward(r, in, count, true, step_seed, first, mine);
+                const T* out = net.forward(r, in, count, true, step_seed, position, mine);
                 if (outputs_out) std::copy_n(out, count * outputs, outputs_out + first * outputs);
                 partial_[i].loss_sum = weighted_loss(loss, out, y + first * tw, count, r.grad_a.data(),
                                                      grad_scale, weights ? weights + first : nullptr);
                 partial_[i].accuracy_sum = loss.accuracy_sum(out, y + first * tw, count, outputs);
-                net.backward(r, in, count, step_seed, first, nullptr, mine);
+                net.backward(r, in, count, step_seed, position, nullptr, mine);
             } catch (...) {
                 if (mine.sync) mine.sync->abort();  // the other slices may be waiting for this one
                 throw;
@@ -96,6 +119,17 @@ public:
         pool_.run(slices, std::cref(work));
         batch_stats stats = combine(slices);
         stats.finite = std::isfinite(stats.loss_sum) && reduce_gradients(slices);
+        if (comm_) {
+            // A NaN or Inf on any process survives the sum, so every process
+            // sees the same verdict and stops at the same step.
+            comm_->all_reduce(gradients_.span());
+            std::array<double, 2> sums{stats.loss_sum, stats.accuracy_sum};
+            comm_->all_reduce(std::span<double>(sums));
+            stats.loss_sum = sums[0];
+            stats.accuracy_sum = sums[1];
+            stats.finite =
+                std::isfinite(stats.loss_sum) && simd::all_finite(gradients_.data(), gradients_.size());
+        }
         return stats;
     }
 
@@ -192,6 +226,7 @@ private:
     }
 
     thread_pool pool_;
+    std::optional<any_communicator> comm_;
     batch_sync sync_;
     std::vector<typename Net::replica> replicas_;
     std::vector<aligned_buffer<T>> augmented_;  // each thread's augmented slice

@@ -26,6 +26,7 @@
 #include "../core/random.hpp"
 #include "../data/dataset.hpp"
 #include "../data/source.hpp"
+#include "../distributed/communicator.hpp"
 #include "../loss/loss.hpp"
 #include "../metrics/metrics.hpp"
 #include "../metrics/segmentation.hpp"
@@ -66,6 +67,7 @@ struct fit_config : train_settings<T> {
     requires metrics::metric_policy<M, T>
     void apply(const M& m) { this->metrics.emplace_back(m); }
     void apply(const sample_weights& w) { this->sample_weight = w.weights; }
+    void apply(const distributed& d) { this->comm = d.comm; }
     template <class R>
     void apply(const weight_penalty<R>& p) {
         static_assert(check_regularizer<R, T>());
@@ -81,8 +83,8 @@ struct fit_config : train_settings<T> {
                                  std::uint64_t seed,
                                  std::size_t first) { p.apply(in, out, n, s, seed, first); };
         this->mask_augmentation = [p](const T* in, T* out, std::size_t n, augment::image_shape s,
-                                      std::uint64_t seed,
-                                      double fill) { p.apply_to_masks(in, out, n, s, seed, 0, fill); };
+                                      std::uint64_t seed, std::size_t first,
+                                      double fill) { p.apply_to_masks(in, out, n, s, seed, first, fill); };
     }
     // Training works on its own copy of the schedule, shared by both functions.
     template <learning_rate_schedule S>
@@ -137,6 +139,7 @@ constexpr bool each_setting_once() {
                   "fit: class_balanced_sampling is given twice");
     static_assert(count(std::is_same_v<Options, sample_weights>...) <= 1,
                   "fit: sample_weights is given twice");
+    static_assert(count(std::is_same_v<Options, distributed>...) <= 1, "fit: distributed is given twice");
     static_assert(count(is_weight_penalty_v<Options>...) <= 1,
                   "fit: weight_penalty is given twice; combine the regularizers in one (e.g. l1_l2)");
     return true;
@@ -171,7 +174,8 @@ concept inference_option = std::is_same_v<Option, batch_size> || std::is_same_v<
 // evaluate also weighs the loss and takes metric policies.
 template <class Option, class T>
 concept evaluate_option = inference_option<Option> || std::is_same_v<Option, class_weights> ||
-    std::is_same_v<Option, sample_weights> || metrics::metric_policy<Option, T>;
+    std::is_same_v<Option, sample_weights> || std::is_same_v<Option, distributed> ||
+    metrics::metric_policy<Option, T>;
 
 // Weights must be finite and >= 0, one per class of the loss's targets or one per sample.
 template <class T>
@@ -292,8 +296,8 @@ evaluation evaluate(const basic_sequential<T, Input, Layers...>& net, const data
     detail::fit_config<T> cfg;
     cfg.batch = 256;
     static_assert((detail::evaluate_option<Options, T> && ...),
-                  "evaluate: options are batch_size{n}, threads{n}, class_weights{...}, sample_weights{...} "
-                  "and metric policies from strata::metrics");
+                  "evaluate: options are batch_size{n}, threads{n}, class_weights{...}, sample_weights{...}, "
+                  "distributed{comm} and metric policies from strata::metrics");
     (cfg.apply(options), ...);
     constexpr std::size_t out = Net::out_shape::size;
     const std::size_t tw = loss.target_width(out);
@@ -316,7 +320,7 @@ evaluation evaluate(const basic_sequential<T, Input, Layers...>& net, const data
         measured.add(outputs, targets, count);
     };
     evaluation e = evaluate_with(exec, net, d, loss, cfg.batch, cfg.class_weight, cfg.sample_weight,
-                                 std::function<void(const T*, const T*, std::size_t)>(on_batch));
+                                 std::function<void(const T*, const T*, std::size_t)>(on_batch), cfg.comm);
     e.loss += detail::apply_weight_penalties(net, std::span<T>(), {});  // the layers' own penalties
     if constexpr (Loss::has_accuracy || requires { Loss::required_outputs; })
         e.confusion = std::move(confusion);
@@ -373,11 +377,11 @@ history fit_checked(basic_sequential<T, Input, Layers...>& net, const Source& tr
 // batch (never to validation), and any number of callbacks (progress{stream},
 // early_stopping{...}, csv_logger{...}, learning_rate_scheduler{...},
 // lambda_callback{...}, on_epoch_end{f}, or a type of your own), called in
-// the order given. Each step: gradients, + weight penalties, clipping (the
-// optimizer's clip field), then the optimizer's step at the schedule's rate.
-// Reported losses include the penalties. A non-finite loss, gradient or
-// weight stops training before the step that would apply it, so the network
-// keeps its last finite weights; history.stop_reason says so.
+// the order given, and distributed{comm} (data-parallel over the processes
+// of an MPI job: every process runs this fit on the same data). Each step: gradients, + weight penalties,
+// clipping (the optimizer's clip field), then the optimizer's step at the schedule's rate. Reported losses
+// include the penalties. A non-finite loss, gradient or weight stops training before the step that would
+// apply it, so the network keeps its last finite weights; history.stop_reason says so.
 template <class T, class Input, class... Layers, class Source, class Loss, class Optimizer, class... Options>
 requires data::source<Source, T> history fit(basic_sequential<T, Input, Layers...>& net, const Source& train,
                                              const Loss& loss, const Optimizer& opt,
@@ -393,16 +397,29 @@ requires data::source<Source, T> history fit(basic_sequential<T, Input, Layers..
         "fit: options are epochs{n}, batch_size{n}, seed{s}, threads{n}, validation{data}, "
         "class_weights{...}, sample_weights{...}, class_balanced_sampling{classes}, metric policies "
         "from strata::metrics, weight_penalty{regularizer}, a learning-rate schedule from strata::schedule, "
-        "an "
-        "augment::pipeline, and callbacks: types with at least one of on_train_begin, "
+        "an augment::pipeline, distributed{comm}, and callbacks: types with at least one of on_train_begin, "
         "on_epoch_begin, on_batch_end, on_epoch_end or on_train_end taking the training state");
     static_assert(detail::each_setting_once<Options...>());
     if constexpr (loss_function<Loss, T> && optimizer<Optimizer, T> &&
                   detail::loss_fits_outputs<Loss, Net::out_shape::size>() &&
-                  (detail::fit_option<Net, Options> && ...))
-        return detail::fit_checked(net, train, loss, opt, options...);
-    else
+                  (detail::fit_option<Net, Options> && ...)) {
+        std::optional<any_communicator> comm;
+        (
+            [&] {
+                if constexpr (std::is_same_v<Options, distributed>) comm = options.comm;
+            }(),
+            ...);
+        if (!comm || comm->size() <= 1) return detail::fit_checked(net, train, loss, opt, options...);
+        // A process that fails alone would leave the others waiting in a
+        // collective forever: end the whole job with its message instead.
+        try {
+            return detail::fit_checked(net, train, loss, opt, options...);
+        } catch (const std::exception& e) {
+            comm->abort(std::string("fit failed: ") + e.what());
+        }
+    } else {
         return {};
+    }
 }
 
 namespace detail {

@@ -117,7 +117,7 @@ struct model_checkpoint {
             best_ = current;
         }
         last_saved_ = detail::format_checkpoint_path(path, r);
-        save_weights(s.network(), last_saved_);
+        if (s.is_main_process()) save_weights(s.network(), last_saved_);
     }
 
     // The folder of the last checkpoint written; empty before the first.

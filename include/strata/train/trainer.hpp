@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -51,13 +52,15 @@ struct train_settings {
     std::optional<metric> schedule_monitor{};
     std::function<void(const T*, T*, std::size_t, augment::image_shape, std::uint64_t, std::size_t)>
         augmentation{};
-    // The same geometric maps on segmentation masks: (in, out, count, mask shape, seed, fill label).
-    std::function<void(const T*, T*, std::size_t, augment::image_shape, std::uint64_t, double)>
+    // The same geometric maps on segmentation masks: (in, out, count, mask
+    // shape, seed, first sample's position in the batch, fill label).
+    std::function<void(const T*, T*, std::size_t, augment::image_shape, std::uint64_t, std::size_t, double)>
         mask_augmentation{};
     // Keras' class_weight (indexed by class) and sample_weight (by sample, in
     // the training data's order); a sample's weight is the product of both.
     std::vector<double> class_weight{}, sample_weight{};
     std::vector<metrics::any_metric<T>> metrics{};  // metric policies
+    std::optional<any_communicator> comm{};         // data-parallel training over its processes
 };
 
 namespace detail {
@@ -232,26 +235,44 @@ template <class Net, class T, class Loss>
 evaluation evaluate_with(executor<Net>& exec, const Net& net, const data::dataset<T>& d, const Loss& loss,
                          std::size_t batch, std::span<const double> class_weight = {},
                          std::span<const double> sample_weight = {},
-                         const std::function<void(const T*, const T*, std::size_t)>& on_batch = {}) {
-    std::vector<T> outputs(on_batch ? std::min(batch, d.size()) * Net::out_shape::size : 0);
-    constexpr std::size_t in = Net::in_shape::size;
-    const std::size_t tw = loss.target_width(Net::out_shape::size);
+                         const std::function<void(const T*, const T*, std::size_t)>& on_batch = {},
+                         const std::optional<any_communicator>& comm = {}) {
+    constexpr std::size_t in = Net::in_shape::size, out = Net::out_shape::size;
+    // Data-parallel: each process runs its share of every batch; the sums,
+    // and the outputs when on_batch reads them, are then summed across processes.
+    const std::size_t ranks = comm ? static_cast<std::size_t>(comm->size()) : 1;
+    const std::size_t rank = comm ? static_cast<std::size_t>(comm->rank()) : 0;
+    std::vector<T> outputs(on_batch ? std::min(batch, d.size()) * out : 0);
+    const std::size_t tw = loss.target_width(out);
     const bool weighted = !class_weight.empty() || !sample_weight.empty();
     std::vector<T> weights(weighted ? std::min(batch, d.size()) : 0);
     double loss_sum = 0, accuracy_sum = 0;
     for (std::size_t first = 0; first < d.size(); first += batch) {
         const std::size_t n = std::min(batch, d.size() - first);
+        const std::size_t lo = rank * n / ranks, hi = (rank + 1) * n / ranks;
         if (weighted)
             detail::sample_weights_of(
-                d.y.data() + first * tw, tw, n, class_weight, sample_weight,
-                [first](std::size_t k) { return first + k; }, weights.data());
+                d.y.data() + (first + lo) * tw, tw, hi - lo, class_weight, sample_weight,
+                [first, lo](std::size_t k) { return first + lo + k; }, weights.data());
         const T* targets = d.y.data() + first * tw;
-        const auto s =
-            exec.evaluate_batch(net, d.x.data() + first * in, targets, n, loss,
-                                weighted ? weights.data() : nullptr, on_batch ? outputs.data() : nullptr);
-        if (on_batch) on_batch(outputs.data(), targets, n);
-        loss_sum += s.loss_sum;
-        accuracy_sum += s.accuracy_sum;
+        if (on_batch && ranks > 1) std::fill_n(outputs.begin(), n * out, T(0));
+        if (hi > lo) {
+            const auto s = exec.evaluate_batch(net, d.x.data() + (first + lo) * in, targets + lo * tw,
+                                               hi - lo, loss, weighted ? weights.data() : nullptr,
+                                               on_batch ? outputs.data() + lo * out : nullptr);
+            loss_sum += s.loss_sum;
+            accuracy_sum += s.accuracy_sum;
+        }
+        if (on_batch) {
+            if (ranks > 1) comm->all_reduce(std::span<T>(outputs.data(), n * out));
+            on_batch(outputs.data(), targets, n);
+        }
+    }
+    if (ranks > 1) {
+        std::array<double, 2> sums{loss_sum, accuracy_sum};
+        comm->all_reduce(std::span<double>(sums));
+        loss_sum = sums[0];
+        accuracy_sum = sums[1];
     }
     const double count = static_cast<double>(d.size());
     return {loss_sum / count, Loss::has_accuracy ? accuracy_sum / count : not_measured, d.size()};
@@ -274,6 +295,12 @@ public:
           last_good_(net.parameters().size()),
           last_good_state_(net.state().size()),
           base_learning_rate_(static_cast<double>(opt.lr)) {
+        if (settings_.comm && settings_.comm->size() > 1) {
+            exec_.set_communicator(*settings_.comm);
+            // Every process starts from rank 0's weights and statistics.
+            settings_.comm->broadcast(net_.parameters(), 0);
+            settings_.comm->broadcast(net_.state(), 0);
+        }
         if (settings_.augmentation) {
             using in_shape = typename Net::in_shape;
             if constexpr (is_image_shape<in_shape>) {
@@ -299,8 +326,10 @@ public:
     // y; key seeds the step's dropout masks and augmentation. With weights
     // (one per sample), the loss is Keras' weighted mean sum(w_i loss_i) / count.
     // With outputs_out (count x outputs), the network's outputs are kept there.
+    // In data-parallel training, x holds this process's share of the global batch.
     step_result step(const T* x, const T* y, std::size_t count, std::uint64_t key, const T* weights = nullptr,
-                     T* outputs_out = nullptr) {
+                     T* outputs_out = nullptr, batch_share share = {}) {
+        const std::size_t batch_count = share.total ? share.total : count;
         step_result r;
         // A negative rate climbs the loss and a NaN one poisons every weight, silently.
         if (const double lr = static_cast<double>(live_.lr); !(std::isfinite(lr) && lr >= 0)) {
@@ -315,19 +344,19 @@ public:
         // keep both to go back to if either turns non-finite.
         if (mask_augmenter_) {
             augmented_masks_.resize(count * loss_.target_width(outputs));
-            mask_augmenter_(y, augmented_masks_.data(), count, key);
+            mask_augmenter_(y, augmented_masks_.data(), count, key, share.offset);
             y = augmented_masks_.data();
         }
         last_targets_ = y;
         std::copy(net_.parameters().begin(), net_.parameters().end(), last_good_.data());
         std::copy(net_.state().begin(), net_.state().end(), last_good_state_.data());
         const auto stats = exec_.train_batch(net_, x, y, count, loss_, key,
-                                             augmenter_ ? &augmenter_ : nullptr, weights, outputs_out);
+                                             augmenter_ ? &augmenter_ : nullptr, weights, outputs_out, share);
         const double penalty =
             detail::apply_weight_penalties(net_, exec_.writable_gradients(), settings_.global_penalty);
         if (!stats.finite || !std::isfinite(penalty)) {
             restore_last_good();
-            const double batch_loss = stats.loss_sum / static_cast<double>(count) + penalty;
+            const double batch_loss = stats.loss_sum / static_cast<double>(batch_count) + penalty;
             r.failure = std::isfinite(batch_loss) ? "a gradient is NaN or infinite"
                                                   : "the loss is " + std::to_string(batch_loss);
             r.advice = "Lower the learning rate or check the data for NaN/Inf.";
@@ -343,7 +372,7 @@ public:
             r.advice = "Lower the learning rate.";
             return r;
         }
-        r.loss_sum = stats.loss_sum + penalty * static_cast<double>(count);
+        r.loss_sum = stats.loss_sum + penalty * static_cast<double>(batch_count);
         r.accuracy_sum = stats.accuracy_sum;
         return r;
     }
@@ -389,9 +418,20 @@ public:
             throw usage_error("fit: sample_weights has " + std::to_string(settings_.sample_weight.size()) +
                               " weights for " + std::to_string(n) + " training samples");
 
+        // Data-parallel: every process gathers and trains its share of each
+        // global batch (the same order everywhere: one seeded sampler).
+        const std::size_t ranks = settings_.comm ? static_cast<std::size_t>(settings_.comm->size()) : 1;
+        const std::size_t rank = settings_.comm ? static_cast<std::size_t>(settings_.comm->rank()) : 0;
+        if (ranks > 1) {
+            check_same_run_everywhere(n, batch, epochs, sampler);
+            if (measuring) batch_targets_.resize(batch * tw);
+        }
+
         history h = std::move(start.past);
         const detail::sigint_catcher sigint;
         training_state<Net> state(net_);
+        state.process_rank_ = rank;
+        state.process_count_ = ranks;
         std::size_t epochs_done = start.epochs_done;
         state.snapshot_ = [&] {
             auto snap = snapshot(sampler, epochs_done);
@@ -438,18 +478,26 @@ public:
                     live_.lr = settings_.learning_rate_at({steps_, epoch - 1, state.base_learning_rate_});
                 else
                     live_.lr = static_cast<decltype(live_.lr)>(state.base_learning_rate_);
-                train.gather(order.subspan(first, count), xb_.data(), yb_.data());
+                const auto share_of = [&](std::size_t at, std::size_t size) {
+                    return order.subspan(at + rank * size / ranks,
+                                         (rank + 1) * size / ranks - rank * size / ranks);
+                };
+                const std::size_t lo = rank * count / ranks;
+                const auto mine = share_of(first, count);
+                train.gather(mine, xb_.data(), yb_.data());
                 // A streamed source decodes the next batch while this one trains.
                 if constexpr (requires { train.prefetch(order); })
                     if (b + 1 < batches)
-                        train.prefetch(order.subspan(first + count, std::min(batch, n - first - count)));
+                        train.prefetch(share_of(first + count, std::min(batch, n - first - count)));
                 if (weighted)
                     detail::sample_weights_of(
-                        yb_.data(), tw, count, settings_.class_weight, settings_.sample_weight,
-                        [&](std::size_t k) { return order[first + k]; }, wb_.data());
+                        yb_.data(), tw, mine.size(), settings_.class_weight, settings_.sample_weight,
+                        [&](std::size_t k) { return mine[k]; }, wb_.data());
+                if (measuring && ranks > 1) std::fill_n(batch_outputs_.data(), count * outputs, T(0));
                 const step_result r =
-                    step(xb_.data(), yb_.data(), count, mix_keys(settings_.seed_value, epoch, b),
-                         weighted ? wb_.data() : nullptr, measuring ? batch_outputs_.data() : nullptr);
+                    step(xb_.data(), yb_.data(), mine.size(), mix_keys(settings_.seed_value, epoch, b),
+                         weighted ? wb_.data() : nullptr,
+                         measuring ? batch_outputs_.data() + lo * outputs : nullptr, {lo, count});
                 if (!r.ok()) {
                     state.stop_reason_.clear();  // the failure outranks a pending request
                     state.stop("training stopped at epoch " + std::to_string(epoch) + ", batch " +
@@ -458,7 +506,16 @@ public:
                     finish_stop(stop_cause::bad_step, epoch);
                     break;
                 }
-                if (measuring) measured.add(batch_outputs_.data(), last_targets_, count);
+                if (measuring && ranks > 1) {
+                    // The metrics see the whole batch on every process.
+                    std::fill_n(batch_targets_.data(), count * tw, T(0));
+                    std::copy_n(last_targets_, mine.size() * tw, batch_targets_.data() + lo * tw);
+                    settings_.comm->all_reduce(std::span<T>(batch_outputs_.data(), count * outputs));
+                    settings_.comm->all_reduce(std::span<T>(batch_targets_.data(), count * tw));
+                    measured.add(batch_outputs_.data(), batch_targets_.data(), count);
+                } else if (measuring) {
+                    measured.add(batch_outputs_.data(), last_targets_, count);
+                }
                 loss_sum += r.loss_sum;
                 accuracy_sum += r.accuracy_sum;
                 seen += count;
@@ -490,7 +547,8 @@ public:
                     exec_, net_, *validation, loss_, std::max<std::size_t>(batch, 256), {}, {},
                     measuring ? std::function<void(const T*, const T*, std::size_t)>(
                                     [&](const T* o, const T* y, std::size_t c) { measured.add(o, y, c); })
-                              : nullptr);
+                              : nullptr,
+                    settings_.comm);
                 rec.val_loss =
                     v.loss + detail::apply_weight_penalties(net_, std::span<T>(), settings_.global_penalty);
                 rec.val_accuracy = v.accuracy;
@@ -586,8 +644,9 @@ private:
                 if (loss_.ignore_label) fill = static_cast<double>(*loss_.ignore_label);
             if constexpr (requires { loss_.ignore_value; })
                 if (loss_.ignore_value) fill = static_cast<double>(*loss_.ignore_value);
-            mask_augmenter_ = [this, mask, fill](const T* in, T* out, std::size_t count, std::uint64_t key) {
-                settings_.mask_augmentation(in, out, count, mask, key, fill);
+            mask_augmenter_ = [this, mask, fill](const T* in, T* out, std::size_t count, std::uint64_t key,
+                                                 std::size_t first) {
+                settings_.mask_augmentation(in, out, count, mask, key, first, fill);
             };
         } else {
             throw usage_error(
@@ -595,6 +654,29 @@ private:
                 "gives " +
                 out_shape::to_string());
         }
+    }
+
+    // Processes that disagree on the data or the settings would deadlock or
+    // silently train different models; rank 0's values are the reference.
+    template <class Sampler>
+    void check_same_run_everywhere(std::size_t n, std::size_t batch, std::size_t epochs,
+                                   const Sampler& sampler) {
+        std::array<double, 5> mine{static_cast<double>(n), static_cast<double>(batch),
+                                   static_cast<double>(epochs),
+                                   static_cast<double>(settings_.seed_value % (std::uint64_t{1} << 52)), 0};
+        if constexpr (requires { sampler.order(); })
+            for (std::size_t k = 0; k < std::min<std::size_t>(sampler.order().size(), 64); ++k)
+                mine[4] += static_cast<double>(sampler.order()[k]) * static_cast<double>(k + 1);
+        auto reference = mine;
+        settings_.comm->broadcast(std::span<double>(reference), 0);
+        static constexpr const char* names[] = {"training samples", "batch size", "epochs", "seed",
+                                                "sampler order"};
+        for (std::size_t k = 0; k < mine.size(); ++k)
+            if (mine[k] != reference[k])
+                throw usage_error("fit (distributed): rank " + std::to_string(settings_.comm->rank()) +
+                                  " has " + names[k] + " " + std::to_string(mine[k]) + " but rank 0 has " +
+                                  std::to_string(reference[k]) +
+                                  "; every process must run the same fit on the same data");
     }
 
     void restore_last_good() {
@@ -610,9 +692,9 @@ private:
     executor<Net> exec_;
     batch_augmenter<T> augmenter_;
     aligned_buffer<T> last_good_, last_good_state_, xb_, yb_, wb_;
-    aligned_buffer<T> batch_outputs_, augmented_masks_;
+    aligned_buffer<T> batch_outputs_, batch_targets_, augmented_masks_;
     const T* last_targets_ = nullptr;  // the last step's targets, its masks augmented
-    std::function<void(const T*, T*, std::size_t, std::uint64_t)> mask_augmenter_;
+    std::function<void(const T*, T*, std::size_t, std::uint64_t, std::size_t)> mask_augmenter_;
     std::size_t steps_ = 0;
     double base_learning_rate_;
 };

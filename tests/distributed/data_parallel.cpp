@@ -156,6 +156,24 @@ TEST_CASE("three ranks with shares of unequal size, some empty, train what one p
     }
 }
 
+TEST_CASE("without synchronised batch norm each rank normalises by its own share, and the ranks still agree") {
+    const auto data = small_images(31);  // the last batch of 1 leaves rank 0 without samples
+    small_net reference{st::seed{2}};
+    st::fit(reference, data, logits, st::optim::sgd{.lr = 0.1}, st::epochs{2}, st::batch_size{10}, st::threads{1});
+    std::vector<trained<small_net>> ranks(2);
+    REQUIRE(run_ranks(2, [&](thread_communicator& comm) {
+                small_net net{st::seed{2}};
+                ranks[comm.rank()] = result_of(
+                    net, st::fit(net, data, logits, st::optim::sgd{.lr = 0.1}, st::epochs{2}, st::batch_size{10},
+                                 st::threads{1}, st::distributed{.comm = comm, .synchronise_batch_norm = false}));
+            }).empty());
+    CHECK(ranks[0].parameters == ranks[1].parameters);  // the gradients are still summed
+    CHECK(ranks[0].state == ranks[1].state);            // rank 0's moving statistics, copied after each epoch
+    CHECK(std::all_of(ranks[0].state.begin(), ranks[0].state.end(), [](double v) { return std::isfinite(v); }));
+    // Half-batch statistics are not the whole batch's: the training differs from one process's.
+    CHECK(relative_difference(ranks[0].parameters, reference.parameters()) > 1e-6);
+}
+
 TEST_CASE("only rank 0 prints progress and writes logs and checkpoints") {
     const auto data = small_images(20);
     const auto dir = std::filesystem::temp_directory_path() / "strata_data_parallel_outputs";

@@ -91,9 +91,15 @@ private:
 
 // A fit and evaluate option: train (or evaluate) data-parallel over comm's
 // processes. Every process runs the same program on the same data; see
-// README "Training on several machines".
+// README "Training on several machines (MPI)".
 struct distributed {
     any_communicator comm;
+    // batch_norm's batch statistics summed across processes (the same
+    // training as one process), at two small all-reduces per batch_norm
+    // layer per step. Off, each process normalises by its own share's
+    // statistics (PyTorch DDP's default), and the moving statistics are
+    // copied from rank 0 after each epoch.
+    bool synchronise_batch_norm = true;
 };
 
 }  // namespace strata

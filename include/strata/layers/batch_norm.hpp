@@ -133,6 +133,9 @@ struct batch_norm_layer {
             });
             sums[2 * channels] = static_cast<double>(rows);
             ctx.all_reduce(sums);
+            // A process with no samples in this batch (data-parallel training
+            // without synchronised statistics) has nothing to normalise or learn from.
+            if (sums[2 * channels] == 0) return;
             const double count = sums[2 * channels];
             for (std::size_t c = 0; c < channels; ++c) {
                 const double shifted_mean = sums[c] / count;

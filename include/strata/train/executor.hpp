@@ -65,10 +65,12 @@ public:
 
     // Data-parallel training: gradients, loss sums and batch-norm statistics
     // are then summed across comm's processes every step.
-    void set_communicator(const any_communicator& comm) {
+    void set_communicator(const any_communicator& comm, bool synchronise_batch_norm = true) {
         comm_ = comm;
+        synchronise_batch_norm_ = synchronise_batch_norm;
         if constexpr (Net::sync_width > 0)
-            sync_.reduce_across_processes([c = comm](std::span<double> v) { c.all_reduce(v); });
+            if (synchronise_batch_norm)
+                sync_.reduce_across_processes([c = comm](std::span<double> v) { c.all_reduce(v); });
     }
 
     // Forward + loss + backward on n samples in training mode; gradients()
@@ -89,7 +91,7 @@ public:
         batch_slice shared{};
         if constexpr (Net::sync_width > 0) {
             sync_.begin_batch(slices);
-            if (slices > 1 || comm_) shared.sync = &sync_;
+            if (slices > 1 || (comm_ && synchronise_batch_norm_)) shared.sync = &sync_;
         }
         auto work = [&](std::size_t i) {
             const auto [first, count] = slice(i, slices, n);
@@ -227,6 +229,7 @@ private:
 
     thread_pool pool_;
     std::optional<any_communicator> comm_;
+    bool synchronise_batch_norm_ = true;
     batch_sync sync_;
     std::vector<typename Net::replica> replicas_;
     std::vector<aligned_buffer<T>> augmented_;  // each thread's augmented slice

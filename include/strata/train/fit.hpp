@@ -67,7 +67,10 @@ struct fit_config : train_settings<T> {
     requires metrics::metric_policy<M, T>
     void apply(const M& m) { this->metrics.emplace_back(m); }
     void apply(const sample_weights& w) { this->sample_weight = w.weights; }
-    void apply(const distributed& d) { this->comm = d.comm; }
+    void apply(const distributed& d) {
+        this->comm = d.comm;
+        this->synchronise_batch_norm = d.synchronise_batch_norm;
+    }
     template <class R>
     void apply(const weight_penalty<R>& p) {
         static_assert(check_regularizer<R, T>());

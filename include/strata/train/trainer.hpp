@@ -61,6 +61,7 @@ struct train_settings {
     std::vector<double> class_weight{}, sample_weight{};
     std::vector<metrics::any_metric<T>> metrics{};  // metric policies
     std::optional<any_communicator> comm{};         // data-parallel training over its processes
+    bool synchronise_batch_norm = true;             // with comm: batch statistics across processes
 };
 
 namespace detail {
@@ -296,7 +297,7 @@ public:
           last_good_state_(net.state().size()),
           base_learning_rate_(static_cast<double>(opt.lr)) {
         if (settings_.comm && settings_.comm->size() > 1) {
-            exec_.set_communicator(*settings_.comm);
+            exec_.set_communicator(*settings_.comm, settings_.synchronise_batch_norm);
             // Every process starts from rank 0's weights and statistics.
             settings_.comm->broadcast(net_.parameters(), 0);
             settings_.comm->broadcast(net_.state(), 0);
@@ -541,6 +542,10 @@ public:
             rec.images_per_second = static_cast<double>(seen) / rec.seconds;
             rec.learning_rate = static_cast<double>(live_.lr);
             if (measuring) measured.record(rec.metrics, "");
+            // Unsynchronised batch norm: each process's moving statistics
+            // followed its own shares; validate and save rank 0's.
+            if (ranks > 1 && !settings_.synchronise_batch_norm && !net_.state().empty())
+                settings_.comm->broadcast(net_.state(), 0);
             if (validation) {
                 if (measuring) measured.begin(validation->size());
                 const auto v = evaluate_with(

@@ -14,9 +14,7 @@ namespace st = strata;
 
 namespace {
 
-using reference_net = st::sequential<st::input<28, 28, 1>, st::conv2d<32, 3, st::relu>, st::max_pool<2>,
-                                     st::conv2d<64, 3, st::relu>, st::max_pool<2>, st::flatten,
-                                     st::dense<128, st::relu>, st::dropout<0.5>, st::dense<10>>;
+using reference_net = st::models::fashion_mnist_cnn;
 
 st::data::dataset<float> random_set(std::size_t n) {
     st::data::dataset<float> d;

@@ -12,13 +12,9 @@
 namespace st = strata;
 
 namespace {
-using reference_net = st::sequential<st::input<28, 28, 1>, st::conv2d<32, 3, st::relu>, st::max_pool<2>,
-                                     st::conv2d<64, 3, st::relu>, st::max_pool<2>, st::flatten,
-                                     st::dense<128, st::relu>, st::dropout<0.5>, st::dense<10>>;
+using reference_net = st::models::fashion_mnist_cnn;
 // The same with batch_norm after each convolution (fashion_mnist --variant bn).
-using bn_net = st::sequential<st::input<28, 28, 1>, st::conv2d<32, 3, st::relu>, st::batch_norm,
-                              st::max_pool<2>, st::conv2d<64, 3, st::relu>, st::batch_norm, st::max_pool<2>,
-                              st::flatten, st::dense<128, st::relu>, st::dropout<0.5>, st::dense<10>>;
+using bn_net = st::models::fashion_mnist_cnn_bn;
 // Multiply-adds x 2 of the reference network, from its shapes.
 constexpr double conv1_flop = 2.0 * 26 * 26 * 32 * 9;
 constexpr double forward_flop = conv1_flop + 2.0 * (11 * 11 * 64 * 288 + 1600 * 128 + 128 * 10);

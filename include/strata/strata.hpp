@@ -47,6 +47,7 @@
 #include "model/summary.hpp"
 #include "model/visit.hpp"
 #include "model/weights.hpp"
+#include "models/fashion_mnist.hpp"
 #include "models/resnet.hpp"
 #include "optim/adagrad.hpp"
 #include "optim/adam.hpp"

@@ -11,11 +11,14 @@
 #include <strata/model/model_file.hpp>
 #include <strata/strata.hpp>
 
+#include "support/compare.hpp"
+
 #include "support/thread_communicator.hpp"
 
 namespace st = strata;
 namespace aug = st::augment;
 using st::testing::run_ranks;
+using st::testing::scaled_max_difference;
 using st::testing::thread_communicator;
 
 namespace {
@@ -29,18 +32,6 @@ const st::loss::sparse_categorical_crossentropy logits{.from_logits = true};
 const st::data::fashion_mnist_set& fashion() {
     static const auto data = st::data::fashion_mnist();
     return data;
-}
-
-// max |a - b| over max |b|: the tensors' difference against their scale.
-template <class A, class B>
-double relative_difference(const A& a, const B& b) {
-    REQUIRE(a.size() == b.size());
-    double diff = 0, scale = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        diff = std::max(diff, std::abs(double(a[i]) - double(b[i])));
-        scale = std::max(scale, std::abs(double(b[i])));
-    }
-    return diff / std::max(scale, 1e-30);
 }
 
 template <class Net>
@@ -91,15 +82,15 @@ TEST_CASE("two ranks of one thread train what one process of two threads trains,
     });
     REQUIRE(aborted.empty());
     for (const auto& r : ranks) {
-        CHECK(relative_difference(r.parameters, one.parameters) <= 1e-5);
-        CHECK(relative_difference(r.state, one.state) <= 1e-5);  // synchronised batch norm
+        CHECK(scaled_max_difference(r.parameters, one.parameters) <= 1e-5);
+        CHECK(scaled_max_difference(r.state, one.state) <= 1e-5);  // synchronised batch norm
         check_same_history(r.history, one.history);
     }
     // The ranks agree bit for bit: a sum in rank order is the same everywhere.
     CHECK(ranks[0].parameters == ranks[1].parameters);
     // And training did something.
     net_t untrained{st::seed{1}};
-    CHECK(relative_difference(one.parameters, untrained.parameters()) > 1e-2);
+    CHECK(scaled_max_difference(one.parameters, untrained.parameters()) > 1e-2);
 }
 
 namespace {
@@ -143,8 +134,8 @@ TEST_CASE("three ranks with shares of unequal size, some empty, train what one p
     REQUIRE(aborted.empty());
     for (std::size_t r = 0; r < ranks.size(); ++r) {
         CAPTURE(r);
-        CHECK(relative_difference(ranks[r].parameters, one.parameters) <= 1e-12);
-        CHECK(relative_difference(ranks[r].state, one.state) <= 1e-12);
+        CHECK(scaled_max_difference(ranks[r].parameters, one.parameters) <= 1e-12);
+        CHECK(scaled_max_difference(ranks[r].state, one.state) <= 1e-12);
         check_same_history(ranks[r].history, one.history);
         // evaluate shards the data set and sums across ranks.
         CHECK(evaluations[r].loss == doctest::Approx(expected_eval.loss).epsilon(1e-12));
@@ -156,22 +147,26 @@ TEST_CASE("three ranks with shares of unequal size, some empty, train what one p
     }
 }
 
-TEST_CASE("without synchronised batch norm each rank normalises by its own share, and the ranks still agree") {
+TEST_CASE(
+    "without synchronised batch norm each rank normalises by its own share, and the ranks still agree") {
     const auto data = small_images(31);  // the last batch of 1 leaves rank 0 without samples
     small_net reference{st::seed{2}};
-    st::fit(reference, data, logits, st::optim::sgd{.lr = 0.1}, st::epochs{2}, st::batch_size{10}, st::threads{1});
+    st::fit(reference, data, logits, st::optim::sgd{.lr = 0.1}, st::epochs{2}, st::batch_size{10},
+            st::threads{1});
     std::vector<trained<small_net>> ranks(2);
     REQUIRE(run_ranks(2, [&](thread_communicator& comm) {
                 small_net net{st::seed{2}};
-                ranks[comm.rank()] = result_of(
-                    net, st::fit(net, data, logits, st::optim::sgd{.lr = 0.1}, st::epochs{2}, st::batch_size{10},
-                                 st::threads{1}, st::distributed{.comm = comm, .synchronise_batch_norm = false}));
+                ranks[comm.rank()] =
+                    result_of(net, st::fit(net, data, logits, st::optim::sgd{.lr = 0.1}, st::epochs{2},
+                                           st::batch_size{10}, st::threads{1},
+                                           st::distributed{.comm = comm, .synchronise_batch_norm = false}));
             }).empty());
     CHECK(ranks[0].parameters == ranks[1].parameters);  // the gradients are still summed
     CHECK(ranks[0].state == ranks[1].state);            // rank 0's moving statistics, copied after each epoch
-    CHECK(std::all_of(ranks[0].state.begin(), ranks[0].state.end(), [](double v) { return std::isfinite(v); }));
+    CHECK(
+        std::all_of(ranks[0].state.begin(), ranks[0].state.end(), [](double v) { return std::isfinite(v); }));
     // Half-batch statistics are not the whole batch's: the training differs from one process's.
-    CHECK(relative_difference(ranks[0].parameters, reference.parameters()) > 1e-6);
+    CHECK(scaled_max_difference(ranks[0].parameters, reference.parameters()) > 1e-6);
 }
 
 TEST_CASE("only rank 0 prints progress and writes logs and checkpoints") {
@@ -224,7 +219,7 @@ TEST_CASE("a checkpoint written by three ranks resumes on two and on one alike")
                         st::threads{1}, st::distributed{comm}, st::resume_from{dir / "after_epoch_1.strata"});
                 resumed[comm.rank()].assign(net.parameters().begin(), net.parameters().end());
             }).empty());
-    for (const auto& r : resumed) CHECK(relative_difference(r, straight.parameters()) <= 1e-12);
+    for (const auto& r : resumed) CHECK(scaled_max_difference(r, straight.parameters()) <= 1e-12);
     std::filesystem::remove_all(dir);
 }
 

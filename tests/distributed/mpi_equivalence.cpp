@@ -13,8 +13,11 @@
 #include <strata/distributed/mpi.hpp>
 #include <strata/strata.hpp>
 
+#include "support/compare.hpp"
+
 namespace st = strata;
 namespace aug = st::augment;
+using st::testing::scaled_max_difference;
 
 namespace {
 st::mpi_communicator& world() {
@@ -26,16 +29,6 @@ using net_t = st::sequential<st::input<28, 28, 1>, st::conv2d<8, 3, st::relu>, s
                              st::max_pool<2>, st::flatten, st::dropout<0.3>, st::dense<10>>;
 const st::loss::sparse_categorical_crossentropy logits{.from_logits = true};
 
-template <class A, class B>
-double relative_difference(const A& a, const B& b) {
-    REQUIRE(a.size() == b.size());
-    double diff = 0, scale = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        diff = std::max(diff, std::abs(double(a[i]) - double(b[i])));
-        scale = std::max(scale, std::abs(double(b[i])));
-    }
-    return diff / std::max(scale, 1e-30);
-}
 }  // namespace
 
 TEST_CASE("MPI all-reduce sums in place, bit-identical on every rank; broadcast copies the root's values") {
@@ -78,8 +71,8 @@ TEST_CASE("2 processes x 1 thread train what 1 process x 2 threads trains: batch
     // The reference: one process of two threads (every rank computes it; it takes seconds).
     net_t reference{st::seed{1}};
     const auto one = run(reference, st::threads{2});
-    const double weights = relative_difference(params, reference.parameters());
-    const double state = relative_difference(net.state(), reference.state());
+    const double weights = scaled_max_difference(params, reference.parameters());
+    const double state = scaled_max_difference(net.state(), reference.state());
     MESSAGE("relative difference after 100 steps: weights " << weights << ", batch-norm statistics "
                                                             << state);
     CHECK(weights <= 1e-5);

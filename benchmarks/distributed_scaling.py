@@ -5,6 +5,10 @@ interleaved. Prints the median training images/s of each, their ratio and the
 share of rank 0's training time spent in all-reduce.
 
   python3 benchmarks/distributed_scaling.py build/examples/distributed --repetitions 5
+
+The FMA peak (strata_bench's BM_peak_fma, one and two threads) is measured
+before and after: two threads well under twice one means the machine was
+shared during the run.
 """
 import argparse
 import json
@@ -21,6 +25,13 @@ def run(command):
     return json.loads(out.strip().splitlines()[-1])
 
 
+def peak(bench):
+    out = subprocess.run([bench, "--benchmark_filter=BM_peak_fma", "--benchmark_format=json"], check=True,
+                         capture_output=True, text=True).stdout
+    rates = [b["GFLOP/s"] for b in json.loads(out)["benchmarks"]]
+    return "FMA peak " + " / ".join(f"{r:.0f}" for r in rates) + " GFLOP/s (1 / 2 threads)"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("example", help="path to build/examples/distributed")
@@ -28,6 +39,8 @@ def main():
     parser.add_argument("--variants", default="reference,bn")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--limit", type=int, default=0, help="training images (default: all 60,000)")
+    parser.add_argument("--bench", default=None,
+                        help="strata_bench, for the FMA peak (default: benchmarks/strata_bench in the same build)")
     args = parser.parse_args()
     mpirun = ["mpirun", "-np", "2", "--allow-run-as-root", "--oversubscribe", "--bind-to", "core"]
     common = ["--epochs", "1", "--batch", str(args.batch), "--json"]
@@ -35,6 +48,10 @@ def main():
         common += ["--limit", str(args.limit)]
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     print(f"{time.strftime('%Y-%m-%d %H:%M')} {platform.node()} {os.cpu_count()} CPUs, {cpu}")
+    bench = args.bench or os.path.join(os.path.dirname(os.path.abspath(args.example)), "..", "benchmarks",
+                                       "strata_bench")
+    if os.path.exists(bench):
+        print("before:", peak(bench))
     for variant in args.variants.split(","):
         threads, ranks, share = [], [], []
         for _ in range(args.repetitions):  # interleaved, so drifts in the machine hit both alike
@@ -48,6 +65,8 @@ def main():
               f" | runs {[round(r['train_images_per_second']) for r in threads]} vs"
               f" {[round(r['train_images_per_second']) for r in ranks]}")
         sys.stdout.flush()
+    if os.path.exists(bench):
+        print("after:", peak(bench))
 
 
 if __name__ == "__main__":

@@ -63,7 +63,8 @@ int train(const options& opt, st::mpi_communicator& mpi) {
     Net net{st::seed{opt.seed}};
     if (main_process)
         human << st::summary(net) << "training on " << data.train.size() << " images with " << mpi.size()
-              << " process(es) x " << (opt.threads ? std::to_string(opt.threads) : std::string("all"))
+              << " process(es) x "
+              << (opt.threads ? std::to_string(opt.threads) : std::string("(the cores shared out)"))
               << " thread(s), global batch " << opt.batch << "\n";
     timed_communicator comm(mpi);
     const st::loss::sparse_categorical_crossentropy loss{.from_logits = true};

@@ -71,6 +71,7 @@ public:
     thread_communicator(thread_group& group, int rank) : group_(&group), rank_(rank) {}
     int rank() const noexcept { return rank_; }
     int size() const noexcept { return group_->size(); }
+    int local_size() const noexcept { return group_->size(); }  // all on this machine
     void all_reduce(std::span<float> v) { reduce(v); }
     void all_reduce(std::span<double> v) { reduce(v); }
     void broadcast(std::span<float> v, int root) { copy_from(v, root); }

@@ -27,6 +27,13 @@ concept communicator = requires(C& c, const C& cc, std::span<float> f, std::span
     c.abort(message);  // ends every process of the job; does not return
 };
 
+// Optional: how many of the processes share this machine (its cores), so
+// fit's default thread count gives each its share.
+template <class C>
+concept knows_local_processes = requires(const C& c) {
+    { c.local_size() } -> std::convertible_to<int>;
+};
+
 // One process: every collective is the identity.
 struct single_process {
     int rank() const noexcept { return 0; }
@@ -53,6 +60,7 @@ public:
 
     int rank() const { return ops_->rank(self_); }
     int size() const { return ops_->size(self_); }
+    int local_size() const { return ops_->local_size(self_); }  // 1 if the backend cannot tell
     void all_reduce(std::span<float> v) const { ops_->all_reduce_f(self_, v); }
     void all_reduce(std::span<double> v) const { ops_->all_reduce_d(self_, v); }
     void broadcast(std::span<float> v, int root) const { ops_->broadcast_f(self_, v, root); }
@@ -67,6 +75,7 @@ private:
     struct ops {
         int (*rank)(void*);
         int (*size)(void*);
+        int (*local_size)(void*);
         void (*all_reduce_f)(void*, std::span<float>);
         void (*all_reduce_d)(void*, std::span<double>);
         void (*broadcast_f)(void*, std::span<float>, int);
@@ -78,6 +87,12 @@ private:
     static constexpr ops ops_for{
         [](void* c) { return static_cast<int>(static_cast<C*>(c)->rank()); },
         [](void* c) { return static_cast<int>(static_cast<C*>(c)->size()); },
+        [](void* c) {
+            if constexpr (knows_local_processes<C>)
+                return static_cast<int>(static_cast<C*>(c)->local_size());
+            else
+                return 1;
+        },
         [](void* c, std::span<float> v) { static_cast<C*>(c)->all_reduce(v); },
         [](void* c, std::span<double> v) { static_cast<C*>(c)->all_reduce(v); },
         [](void* c, std::span<float> v, int root) { static_cast<C*>(c)->broadcast(v, root); },

@@ -61,10 +61,16 @@ public:
         detail::check_mpi(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
         // Errors come back as codes (then exceptions) rather than ending the job silently.
         MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+        MPI_Comm node;
+        detail::check_mpi(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node),
+                          "MPI_Comm_split_type");
+        MPI_Comm_size(node, &local_size_);
+        MPI_Comm_free(&node);
     }
 
     int rank() const noexcept { return rank_; }
     int size() const noexcept { return size_; }
+    int local_size() const noexcept { return local_size_; }  // processes on this machine
 
     void all_reduce(std::span<float> values) { all_reduce_as(values.data(), values.size(), MPI_FLOAT); }
     void all_reduce(std::span<double> values) { all_reduce_as(values.data(), values.size(), MPI_DOUBLE); }
@@ -110,7 +116,7 @@ private:
     }
 
     MPI_Comm comm_;
-    int rank_ = 0, size_ = 1;
+    int rank_ = 0, size_ = 1, local_size_ = 1;
 };
 
 static_assert(communicator<mpi_communicator>);

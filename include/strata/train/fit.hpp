@@ -67,6 +67,13 @@ struct fit_config : train_settings<T> {
     requires metrics::metric_policy<M, T>
     void apply(const M& m) { this->metrics.emplace_back(m); }
     void apply(const sample_weights& w) { this->sample_weight = w.weights; }
+    // Data-parallel: the default thread count (every core) would
+    // oversubscribe a machine running several processes; give each its share.
+    void share_cores_with_local_processes() {
+        if (!this->comm || this->thread_count.count != 0) return;
+        const auto local = static_cast<std::size_t>(std::max(1, this->comm->local_size()));
+        this->thread_count.count = std::max<std::size_t>(1, resolve_thread_count({}) / local);
+    }
     void apply(const distributed& d) {
         this->comm = d.comm;
         this->synchronise_batch_norm = d.synchronise_batch_norm;
@@ -302,6 +309,7 @@ evaluation evaluate(const basic_sequential<T, Input, Layers...>& net, const data
                   "evaluate: options are batch_size{n}, threads{n}, class_weights{...}, sample_weights{...}, "
                   "distributed{comm} and metric policies from strata::metrics");
     (cfg.apply(options), ...);
+    cfg.share_cores_with_local_processes();
     constexpr std::size_t out = Net::out_shape::size;
     const std::size_t tw = loss.target_width(out);
     detail::check_data_fits<Net>(d, tw, "evaluate");
@@ -455,6 +463,7 @@ history fit_checked(basic_sequential<T, Input, Layers...>& net, const Source& tr
         }(),
         ...);
     if (cfg.batch == 0) throw usage_error("fit: batch_size must be at least 1");
+    cfg.share_cores_with_local_processes();
     if (cfg.schedule_monitor)
         detail::check_monitor(*cfg.schedule_monitor, cfg.validation_data != nullptr, Loss::has_accuracy,
                               "fit: the schedule");

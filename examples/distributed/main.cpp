@@ -61,11 +61,13 @@ int train(const options& opt, st::mpi_communicator& mpi) {
     auto data = st::data::fashion_mnist(opt.data_dir);
     if (opt.limit && opt.limit < data.train.size()) data.train = st::data::take(data.train, opt.limit);
     Net net{st::seed{opt.seed}};
+    // fit's default: the cores divided by the processes on this machine.
+    const std::size_t threads =
+        opt.threads ? opt.threads
+                    : std::max<std::size_t>(1, st::resolve_thread_count({}) / std::size_t(mpi.local_size()));
     if (main_process)
         human << st::summary(net) << "training on " << data.train.size() << " images with " << mpi.size()
-              << " process(es) x "
-              << (opt.threads ? std::to_string(opt.threads) : std::string("(the cores shared out)"))
-              << " thread(s), global batch " << opt.batch << "\n";
+              << " process(es) x " << threads << " thread(s), global batch " << opt.batch << "\n";
     timed_communicator comm(mpi);
     const st::loss::sparse_categorical_crossentropy loss{.from_logits = true};
     const auto history =
@@ -89,7 +91,7 @@ int train(const options& opt, st::mpi_communicator& mpi) {
           << "% of the time in all-reduce (rank 0)\n";
     if (opt.json) {
         std::ostringstream extra;
-        extra << ", \"processes\": " << mpi.size() << ", \"threads_per_process\": " << opt.threads
+        extra << ", \"processes\": " << mpi.size() << ", \"threads_per_process\": " << threads
               << ", \"allreduce_share\": " << example::json_number(share);
         const example::training_report r{.test_accuracy = test.accuracy,
                                          .test_loss = test.loss,

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""Runs the reference Fashion-MNIST network's training step and inference in
-PyTorch (Debian's python3-torch, CPU) and in strata_bench, interleaved, at the
-same thread count and batch sizes, and prints a table of medians, ratios and
-one JSON line (the last line of output). strata_bench measures the FP32 FMA
+"""Runs the reference Fashion-MNIST network's training step and inference, and
+ResNet-20's training step, in PyTorch (Debian's python3-torch, CPU) and in
+strata_bench, interleaved, at the same thread count, batch sizes and
+optimizer (Adam), and prints a table of medians, ratios and one JSON line
+(the last line of output). strata_bench measures the FP32 FMA
 peak in the same run (BM_peak_fma, one thread and one per core), and each row
 gives strata's share of the peak at the thread count used, counting the
 network's multiply-adds as direct convolution (15.4 MFLOP per training image,
@@ -24,6 +25,9 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from resnet_pytorch import ResNet  # noqa: E402  (strata's models::resnet, layer for layer)
 
 
 def reference_net():
@@ -69,17 +73,35 @@ def torch_figures(batch_train=64, batch_infer=256):
     with torch.inference_mode():
         infer_img_s, _ = timed_rate(lambda: net(xb), batch_infer)
         _, latency_s = timed_rate(lambda: net(x1), 1)
-    return {"train_img_s_b64": train_img_s, "infer_img_s_b256": infer_img_s, "latency_us_b1": latency_s * 1e6}
+
+    resnet = ResNet(20)
+    resnet_opt = torch.optim.Adam(resnet.parameters(), lr=1e-3)
+    resnet.train()
+
+    def resnet_step():
+        resnet_opt.zero_grad(set_to_none=True)
+        loss_fn(resnet(x), y).backward()
+        resnet_opt.step()
+
+    resnet_img_s, _ = timed_rate(resnet_step, batch_train, min_seconds=2.0)
+    return {"train_img_s_b64": train_img_s, "infer_img_s_b256": infer_img_s, "latency_us_b1": latency_s * 1e6,
+            "resnet20_train_img_s_b64": resnet_img_s}
 
 
 # Multiply-adds x 2 of the reference network (as strata_bench counts them).
 FORWARD_FLOP = 2.0 * 26 * 26 * 32 * 9 + 2.0 * (11 * 11 * 64 * 288 + 1600 * 128 + 128 * 10)
 TRAIN_FLOP = 3 * FORWARD_FLOP - 2.0 * 26 * 26 * 32 * 9
+# ResNet-20 on 28x28 images, as strata_bench's resnet20_train_flop.
+RESNET20_FORWARD_FLOP = 2.0 * (28 * 28 * 16 * 9.0 + 6 * 28 * 28 * 16 * 16 * 9.0 + 14 * 14 * 32 * 16 * 9.0
+                               + 5 * 14 * 14 * 32 * 32 * 9.0 + 14 * 14 * 32 * 16.0 + 7 * 7 * 64 * 32 * 9.0
+                               + 5 * 7 * 7 * 64 * 64 * 9.0 + 7 * 7 * 64 * 32.0 + 64 * 10.0)
+RESNET20_TRAIN_FLOP = 3 * RESNET20_FORWARD_FLOP - 2.0 * 28 * 28 * 16 * 9
 
 
 def strata_figures(bench, threads):
     out = subprocess.run(
-        [bench, "--benchmark_filter=BM_train_step/64/|BM_infer/1/|BM_infer/256/|BM_peak_fma",
+        [bench, "--benchmark_filter=BM_train_step/64/|BM_train_step_resnet20/64/|BM_infer/1/|BM_infer/256/|"
+                "BM_peak_fma",
          "--benchmark_min_time=0.5", "--benchmark_format=json"],
         check=True, capture_output=True, text=True,
         env={**os.environ, "STRATA_THREADS": str(threads)}).stdout
@@ -91,6 +113,7 @@ def strata_figures(bench, threads):
         "train_img_s_b64": rows["BM_train_step/64/real_time"]["img/s"],
         "infer_img_s_b256": rows["BM_infer/256/real_time"]["img/s"],
         "latency_us_b1": rows["BM_infer/1/real_time"]["real_time"],  # reported in microseconds
+        "resnet20_train_img_s_b64": rows["BM_train_step_resnet20/64/real_time"]["img/s"],
     }
 
 
@@ -126,6 +149,10 @@ def main():
         "strata_infer_img_s_b256": med["strata"]["infer_img_s_b256"],
         "torch_infer_img_s_b256": med["torch"]["infer_img_s_b256"],
         "ratio_infer_b256": med["strata"]["infer_img_s_b256"] / med["torch"]["infer_img_s_b256"],
+        "strata_resnet20_train_img_s_b64": med["strata"]["resnet20_train_img_s_b64"],
+        "torch_resnet20_train_img_s_b64": med["torch"]["resnet20_train_img_s_b64"],
+        "ratio_resnet20_train_b64": med["strata"]["resnet20_train_img_s_b64"]
+        / med["torch"]["resnet20_train_img_s_b64"],
         "peak_gflops_1_thread": med["strata"]["peak_gflops_1_thread"],
         "peak_gflops_all_threads": med["strata"]["peak_gflops_all_threads"],
     }
@@ -134,6 +161,8 @@ def main():
     result["share_of_peak_train_b64"] = result["strata_train_img_s_b64"] * TRAIN_FLOP / 1e9 / peak
     result["share_of_peak_infer_b256"] = result["strata_infer_img_s_b256"] * FORWARD_FLOP / 1e9 / peak
     result["share_of_peak_latency_b1"] = FORWARD_FLOP / (result["strata_latency_us_b1"] * 1e-6) / 1e9 / peak
+    result["share_of_peak_resnet20_train_b64"] = (result["strata_resnet20_train_img_s_b64"] * RESNET20_TRAIN_FLOP
+                                                  / 1e9 / peak)
     print(f"FMA peak (BM_peak_fma, this run): {result['peak_gflops_1_thread']:.1f} GFLOP/s on one thread, "
           f"{result['peak_gflops_all_threads']:.1f} on one per core")
     print(f"{'medians, ' + str(args.threads) + ' threads':32} {'strata':>12} {'PyTorch':>12} {'ratio':>8} "
@@ -147,6 +176,9 @@ def main():
     print(f"{'latency, batch 1 (us)':32} {result['strata_latency_us_b1']:12.1f} "
           f"{result['torch_latency_us_b1']:12.1f} {result['ratio_latency_b1']:7.2f}x "
           f"{100 * result['share_of_peak_latency_b1']:7.1f}%")
+    print(f"{'ResNet-20 train, batch 64 (img/s)':32} {result['strata_resnet20_train_img_s_b64']:12.0f} "
+          f"{result['torch_resnet20_train_img_s_b64']:12.0f} {result['ratio_resnet20_train_b64']:7.2f}x "
+          f"{100 * result['share_of_peak_resnet20_train_b64']:7.1f}%")
     print(json.dumps(result))
 
 

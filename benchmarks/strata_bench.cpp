@@ -69,7 +69,7 @@ constexpr double resnet20_train_flop = 3 * resnet20_forward_flop - 2.0 * 28 * 28
 void BM_train_step_resnet20(benchmark::State& state) {
     train_step<st::models::resnet<20, st::input<28, 28, 1>, 10>>(state, {}, resnet20_train_flop);
 }
-BENCHMARK(BM_train_step_resnet20)->Arg(128)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_train_step_resnet20)->Arg(64)->Arg(128)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_train_step)->Arg(32)->Arg(64)->Arg(256)->UseRealTime()->Unit(benchmark::kMillisecond);
 // GFLOP/s counts the convolutions and dense layers only, as for BM_train_step.
 void BM_train_step_bn(benchmark::State& state) { train_step<bn_net>(state); }

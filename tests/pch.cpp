@@ -1,0 +1,1 @@
+// The precompiled header the test programs share (tests/CMakeLists.txt).

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include <string_view>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "../layers/avg_pool.hpp"
@@ -159,6 +161,8 @@ template <class T>
 struct graph_builder {
     model m;
     std::vector<binding> bindings;
+    // The (C, H, W) each channels-last Transpose before a Flatten reorders, by its output.
+    std::vector<std::pair<std::string, std::array<std::int64_t, 3>>> flattened;
     const T* params;
     const T* state;
 
@@ -246,8 +250,11 @@ struct graph_builder {
             return x;
         } else {
             std::string y = x;
-            if constexpr (Shape::dims[0] * Shape::dims[1] > 1)
+            if constexpr (Shape::dims[0] * Shape::dims[1] > 1) {
                 y = add_node("Transpose", {y}, {ints_attribute("perm", {0, 2, 3, 1})}, name);
+                flattened.push_back({y, {std::int64_t(Shape::dims[2]), std::int64_t(Shape::dims[0]),
+                                         std::int64_t(Shape::dims[1])}});
+            }
             return add_node("Flatten", {y}, {int_attribute("axis", 1)}, name);
         }
     }
@@ -383,7 +390,7 @@ struct graph_builder {
 template <class Net>
 graph_builder<typename Net::scalar_type> build_graph(const Net& net) {
     using T = typename Net::scalar_type;
-    graph_builder<T> b{{}, {}, net.parameters().data(), net.state().data()};
+    graph_builder<T> b{{}, {}, {}, net.parameters().data(), net.state().data()};
     b.m.opset = onnx::opset;
     b.m.producer_name = "strata";
     b.m.producer_version = "0.1.0";

@@ -252,8 +252,9 @@ struct graph_builder {
             std::string y = x;
             if constexpr (Shape::dims[0] * Shape::dims[1] > 1) {
                 y = add_node("Transpose", {y}, {ints_attribute("perm", {0, 2, 3, 1})}, name);
-                flattened.push_back({y, {std::int64_t(Shape::dims[2]), std::int64_t(Shape::dims[0]),
-                                         std::int64_t(Shape::dims[1])}});
+                flattened.push_back({y,
+                                     {std::int64_t(Shape::dims[2]), std::int64_t(Shape::dims[0]),
+                                      std::int64_t(Shape::dims[1])}});
             }
             return add_node("Flatten", {y}, {int_attribute("axis", 1)}, name);
         }

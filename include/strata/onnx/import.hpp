@@ -41,7 +41,7 @@ void load_onnx(const onnx::model& m, Net& net, const std::string& where);
 namespace onnx {
 
 struct description {
-    std::string type;                       // empty when some operator cannot be mapped
+    std::string type;                      // empty when some operator cannot be mapped
     std::vector<std::string> unsupported;  // "node 3 (Reshape): ..." for each
 };
 inline description describe(const model& m);
@@ -85,7 +85,8 @@ struct graph_view {
             }
             if (n.op_type == "Dropout" || n.op_type == "Identity") {
                 if (n.inputs.empty() || n.outputs.empty())
-                    throw data_error(where + "node " + std::to_string(i) + " (" + n.op_type + ") has no input or output");
+                    throw data_error(where + "node " + std::to_string(i) + " (" + n.op_type +
+                                     ") has no input or output");
                 alias[n.outputs[0]] = resolve(n.inputs[0]);
                 continue;
             }
@@ -109,7 +110,8 @@ struct graph_view {
 };
 
 // An attribute's ints, or the operator's default when absent.
-inline std::vector<std::int64_t> ints_or(const node& n, const char* name, std::vector<std::int64_t> fallback) {
+inline std::vector<std::int64_t> ints_or(const node& n, const char* name,
+                                         std::vector<std::int64_t> fallback) {
     const attribute* a = n.find(name);
     return a ? a->ints : fallback;
 }
@@ -136,19 +138,23 @@ inline std::string attribute_difference(const node& e, const node& f) {
     };
     auto one = [&](const char* name, std::int64_t fallback) -> std::string {
         const auto a = int_or(e, name, fallback), b = int_or(f, name, fallback);
-        return a == b ? "" : std::string(name) + " " + std::to_string(a) + " expected, " + std::to_string(b) + " found";
+        return a == b ? ""
+                      : std::string(name) + " " + std::to_string(a) + " expected, " + std::to_string(b) +
+                            " found";
     };
     auto real = [&](const char* name, float fallback, const char* advice) -> std::string {
         const float a = float_or(e, name, fallback), b = float_or(f, name, fallback);
         return std::abs(a - b) <= 1e-6f * std::max(std::abs(a), 1.0f)
                    ? ""
-                   : std::string(name) + " " + std::to_string(a) + " expected, " + std::to_string(b) + " found" + advice;
+                   : std::string(name) + " " + std::to_string(a) + " expected, " + std::to_string(b) +
+                         " found" + advice;
     };
     std::string d;
     auto check = [&](std::string s) {
         if (d.empty()) d = std::move(s);
     };
-    if (string_or(f, "auto_pad", "NOTSET") != "NOTSET") return "auto_pad " + string_or(f, "auto_pad", "") + " (strata reads explicit pads)";
+    if (string_or(f, "auto_pad", "NOTSET") != "NOTSET")
+        return "auto_pad " + string_or(f, "auto_pad", "") + " (strata reads explicit pads)";
     if (op == "Conv" || op == "ConvTranspose" || op == "MaxPool" || op == "AveragePool") {
         check(ints("kernel_shape", {}));
         check(ints("strides", {1, 1}));
@@ -172,16 +178,20 @@ inline std::string attribute_difference(const node& e, const node& f) {
     } else if (op == "Transpose") {
         check(ints("perm", {}));
     } else if (op == "Pad") {
-        if (string_or(e, "mode", "constant") != string_or(f, "mode", "constant")) check("mode " + string_or(f, "mode", "constant") + " found, constant expected");
+        if (string_or(e, "mode", "constant") != string_or(f, "mode", "constant"))
+            check("mode " + string_or(f, "mode", "constant") + " found, constant expected");
     } else if (op == "Resize") {
         const auto mode = string_or(f, "mode", "nearest");
-        if (string_or(e, "mode", "nearest") != mode) check("mode " + mode + " found, " + string_or(e, "mode", "nearest") + " expected");
+        if (string_or(e, "mode", "nearest") != mode)
+            check("mode " + mode + " found, " + string_or(e, "mode", "nearest") + " expected");
         auto ctm = string_or(f, "coordinate_transformation_mode", "half_pixel");
         if (ctm == "pytorch_half_pixel") ctm = "half_pixel";  // the same but for outputs of one pixel
         if (mode == "nearest" && string_or(f, "nearest_mode", "round_prefer_floor") != "floor")
-            check("nearest_mode " + string_or(f, "nearest_mode", "round_prefer_floor") + " found, floor expected");
+            check("nearest_mode " + string_or(f, "nearest_mode", "round_prefer_floor") +
+                  " found, floor expected");
         if (ctm != string_or(e, "coordinate_transformation_mode", "half_pixel"))
-            check("coordinate_transformation_mode " + ctm + " found, " + string_or(e, "coordinate_transformation_mode", "") + " expected");
+            check("coordinate_transformation_mode " + ctm + " found, " +
+                  string_or(e, "coordinate_transformation_mode", "") + " expected");
     }
     return d;
 }
@@ -201,13 +211,14 @@ inline description describe(const model& m) {
     description out;
     const graph_view g(m, "");
     std::vector<std::string> layers;
-    std::vector<std::int64_t> shape(g.input_dims.begin() + (g.input_dims.empty() ? 0 : 1), g.input_dims.end());
+    std::vector<std::int64_t> shape(g.input_dims.begin() + (g.input_dims.empty() ? 0 : 1),
+                                    g.input_dims.end());
     auto bad = [&](std::size_t i, const std::string& why) {
         out.unsupported.push_back("node " + std::to_string(i) + " (" + g.nodes[i]->op_type + "): " + why);
     };
     if (shape.size() == 3)
-        layers.push_back("strata::input<" + std::to_string(shape[1]) + ", " + std::to_string(shape[2]) + ", " +
-                         std::to_string(shape[0]) + ">");
+        layers.push_back("strata::input<" + std::to_string(shape[1]) + ", " + std::to_string(shape[2]) +
+                         ", " + std::to_string(shape[0]) + ">");
     else if (shape.size() == 1)
         layers.push_back("strata::input<" + std::to_string(shape[0]) + ">");
     else
@@ -215,33 +226,43 @@ inline description describe(const model& m) {
                                   ", neither (N, C, H, W) nor (N, features)");
     for (auto d : shape)
         if (d <= 0) {
-            out.unsupported.push_back("graph input " + g.input + " has an unknown size " + ints_text(g.input_dims));
+            out.unsupported.push_back("graph input " + g.input + " has an unknown size " +
+                                      ints_text(g.input_dims));
             shape.clear();
             break;
         }
     std::string current = g.input;
     // The activation node i is, if it is one; fused when it takes `from`.
     auto activation_of = [&](std::size_t i, std::string& act, const std::string* from) {
-        if (i >= g.nodes.size() || g.inputs[i].empty() || g.nodes[i]->outputs.empty() || (from && g.inputs[i][0] != *from))
+        if (i >= g.nodes.size() || g.inputs[i].empty() || g.nodes[i]->outputs.empty() ||
+            (from && g.inputs[i][0] != *from))
             return false;
         const node& n = *g.nodes[i];
         const std::string& op = n.op_type;
-        if (op == "Relu") act = "strata::relu";
-        else if (op == "Sigmoid") act = "strata::sigmoid";
-        else if (op == "Tanh") act = "strata::tanh";
-        else if (op == "Softmax" && (int_or(n, "axis", -1) == 1 || (shape.size() == 1 && int_or(n, "axis", -1) == -1)))
+        if (op == "Relu")
+            act = "strata::relu";
+        else if (op == "Sigmoid")
+            act = "strata::sigmoid";
+        else if (op == "Tanh")
+            act = "strata::tanh";
+        else if (op == "Softmax" &&
+                 (int_or(n, "axis", -1) == 1 || (shape.size() == 1 && int_or(n, "axis", -1) == -1)))
             act = "strata::softmax";
-        else if (op == "LeakyRelu") act = "strata::basic_leaky_relu<" + std::to_string(float_or(n, "alpha", 0.01f)) + ">";
-        else if (op == "Elu") act = "strata::basic_elu<" + std::to_string(float_or(n, "alpha", 1)) + ">";
-        else return false;
+        else if (op == "LeakyRelu")
+            act = "strata::basic_leaky_relu<" + std::to_string(float_or(n, "alpha", 0.01f)) + ">";
+        else if (op == "Elu")
+            act = "strata::basic_elu<" + std::to_string(float_or(n, "alpha", 1)) + ">";
+        else
+            return false;
         return true;
     };
     for (std::size_t i = 0; i < g.nodes.size(); ++i) {
         const node& n = *g.nodes[i];
         const std::string& op = n.op_type;
         if (g.inputs[i].empty() || g.inputs[i][0] != current || n.outputs.empty()) {
-            bad(i, "its input is not the previous node's output (strata-onnx maps chains of operators; residual "
-                   "and concat graphs load with load_onnx into a type you write)");
+            bad(i,
+                "its input is not the previous node's output (strata-onnx maps chains of operators; residual "
+                "and concat graphs load with load_onnx into a type you write)");
             break;
         }
         if (shape.empty()) break;
@@ -250,12 +271,17 @@ inline description describe(const model& m) {
         std::string act;
         if (op == "Conv" || op == "ConvTranspose") {
             const tensor* w = g.inputs[i].size() > 1 ? g.constant(g.inputs[i][1]) : nullptr;
-            const auto k = ints_or(n, "kernel_shape", w && w->dims.size() == 4 ? std::vector<std::int64_t>{w->dims[2], w->dims[3]} : std::vector<std::int64_t>{});
+            const auto k =
+                ints_or(n, "kernel_shape",
+                        w && w->dims.size() == 4 ? std::vector<std::int64_t>{w->dims[2], w->dims[3]}
+                                                 : std::vector<std::int64_t>{});
             const auto st = ints_or(n, "strides", {1, 1});
             const auto pads = ints_or(n, "pads", {0, 0, 0, 0});
             const auto group = int_or(n, "group", 1);
-            if (!image || !w || w->dims.size() != 4 || k.size() != 2 || k[0] != k[1] || st.size() != 2 || st[0] != st[1] ||
-                pads.size() != 4 || ints_or(n, "dilations", {1, 1}) != std::vector<std::int64_t>{1, 1} || st[0] <= 0 || k[0] <= 0) {
+            if (!image || !w || w->dims.size() != 4 || k.size() != 2 || k[0] != k[1] || st.size() != 2 ||
+                st[0] != st[1] || pads.size() != 4 ||
+                ints_or(n, "dilations", {1, 1}) != std::vector<std::int64_t>{1, 1} || st[0] <= 0 ||
+                k[0] <= 0) {
                 bad(i, "needs a 4-D constant weight, square kernel and stride, no dilation");
                 break;
             }
@@ -309,9 +335,10 @@ inline description describe(const model& m) {
                 }
                 const std::int64_t oh = (H - 1) * S + K - pads[0] - pads[2] + op_pad[0];
                 const std::int64_t ow = (W - 1) * S + K - pads[1] - pads[3] + op_pad[1];
-                if (pads == std::vector<std::int64_t>{0, 0, 0, 0} && op_pad == std::vector<std::int64_t>{0, 0}) {
-                } else if (oh == H * S && ow == W * S && K >= S && pads[0] == (K - S) / 2 && pads[2] == K - S - pads[0] &&
-                           pads[1] == pads[0] && pads[3] == pads[2]) {
+                if (pads == std::vector<std::int64_t>{0, 0, 0, 0} &&
+                    op_pad == std::vector<std::int64_t>{0, 0}) {
+                } else if (oh == H * S && ow == W * S && K >= S && pads[0] == (K - S) / 2 &&
+                           pads[2] == K - S - pads[0] && pads[1] == pads[0] && pads[3] == pads[2]) {
                     options.push_back("strata::same");
                 } else {
                     bad(i, "pads " + ints_text(pads) + " are neither valid nor same");
@@ -328,8 +355,8 @@ inline description describe(const model& m) {
             layers.push_back(spec + ">");
         } else if (op == "Gemm") {
             const tensor* w = g.inputs[i].size() > 1 ? g.constant(g.inputs[i][1]) : nullptr;
-            if (image || !w || w->dims.size() != 2 || int_or(n, "transA", 0) != 0 || float_or(n, "alpha", 1) != 1 ||
-                float_or(n, "beta", 1) != 1) {
+            if (image || !w || w->dims.size() != 2 || int_or(n, "transA", 0) != 0 ||
+                float_or(n, "alpha", 1) != 1 || float_or(n, "beta", 1) != 1) {
                 bad(i, "needs a flat input, a constant 2-D B, no transA, alpha = beta = 1");
                 break;
             }
@@ -343,29 +370,32 @@ inline description describe(const model& m) {
         } else if (op == "MaxPool" || op == "AveragePool") {
             const auto k = ints_or(n, "kernel_shape", {});
             const auto st = ints_or(n, "strides", {1, 1});
-            if (!image || k.size() != 2 || k[0] != k[1] || st.size() != 2 || st[0] != st[1] || k[0] <= 0 || st[0] <= 0 ||
-                ints_or(n, "pads", {0, 0, 0, 0}) != std::vector<std::int64_t>{0, 0, 0, 0} || int_or(n, "ceil_mode", 0) != 0 ||
-                k[0] > shape[1] || k[0] > shape[2]) {
+            if (!image || k.size() != 2 || k[0] != k[1] || st.size() != 2 || st[0] != st[1] || k[0] <= 0 ||
+                st[0] <= 0 || ints_or(n, "pads", {0, 0, 0, 0}) != std::vector<std::int64_t>{0, 0, 0, 0} ||
+                int_or(n, "ceil_mode", 0) != 0 || k[0] > shape[1] || k[0] > shape[2]) {
                 bad(i, "needs a square window and stride, no padding, no ceil_mode");
                 break;
             }
-            layers.push_back(std::string(op == "MaxPool" ? "strata::max_pool<" : "strata::avg_pool<") + std::to_string(k[0]) +
-                             (st[0] != k[0] ? ", " + std::to_string(st[0]) : "") + ">");
+            layers.push_back(std::string(op == "MaxPool" ? "strata::max_pool<" : "strata::avg_pool<") +
+                             std::to_string(k[0]) + (st[0] != k[0] ? ", " + std::to_string(st[0]) : "") +
+                             ">");
             shape = {shape[0], (shape[1] - k[0]) / st[0] + 1, (shape[2] - k[0]) / st[0] + 1};
         } else if (op == "GlobalAveragePool" || op == "GlobalMaxPool") {
-            const bool flat = i + 1 < g.nodes.size() && g.nodes[i + 1]->op_type == "Flatten" && !g.inputs[i + 1].empty() &&
-                              g.inputs[i + 1][0] == current;
+            const bool flat = i + 1 < g.nodes.size() && g.nodes[i + 1]->op_type == "Flatten" &&
+                              !g.inputs[i + 1].empty() && g.inputs[i + 1][0] == current;
             if (!image || !flat) {
                 bad(i, "strata's global pools give (C): needs a Flatten after it");
                 break;
             }
             current = g.nodes[++i]->outputs.empty() ? "" : g.nodes[i]->outputs[0];
-            layers.push_back(op == "GlobalAveragePool" ? "strata::global_avg_pool" : "strata::global_max_pool");
+            layers.push_back(op == "GlobalAveragePool" ? "strata::global_avg_pool"
+                                                       : "strata::global_max_pool");
             shape = {shape[0]};
         } else if (op == "Transpose" || op == "Flatten") {
             if (op == "Transpose") {
-                const bool flat = i + 1 < g.nodes.size() && g.nodes[i + 1]->op_type == "Flatten" && !g.inputs[i + 1].empty() &&
-                                  g.inputs[i + 1][0] == current && int_or(*g.nodes[i + 1], "axis", 1) == 1;
+                const bool flat = i + 1 < g.nodes.size() && g.nodes[i + 1]->op_type == "Flatten" &&
+                                  !g.inputs[i + 1].empty() && g.inputs[i + 1][0] == current &&
+                                  int_or(*g.nodes[i + 1], "axis", 1) == 1;
                 if (!image || ints_or(n, "perm", {}) != std::vector<std::int64_t>{0, 2, 3, 1} || !flat) {
                     bad(i, "only Transpose(0, 2, 3, 1) before a Flatten (strata's channels-last flatten)");
                     break;
@@ -382,11 +412,12 @@ inline description describe(const model& m) {
             layers.push_back("strata::batch_norm");
         } else if (op == "Pad") {
             const tensor* p = g.inputs[i].size() > 1 ? g.constant(g.inputs[i][1]) : nullptr;
-            const bool zero = g.inputs[i].size() < 3 || g.inputs[i][2].empty() ||
-                              (g.constant(g.inputs[i][2]) && g.constant(g.inputs[i][2])->floats == std::vector<float>{0});
-            if (!image || !p || p->ints.size() != 8 || string_or(n, "mode", "constant") != "constant" || !zero ||
-                p->ints[0] || p->ints[1] || p->ints[4] || p->ints[5] || p->ints[2] != p->ints[3] || p->ints[3] != p->ints[6] ||
-                p->ints[6] != p->ints[7] || p->ints[2] < 0) {
+            const bool zero =
+                g.inputs[i].size() < 3 || g.inputs[i][2].empty() ||
+                (g.constant(g.inputs[i][2]) && g.constant(g.inputs[i][2])->floats == std::vector<float>{0});
+            if (!image || !p || p->ints.size() != 8 || string_or(n, "mode", "constant") != "constant" ||
+                !zero || p->ints[0] || p->ints[1] || p->ints[4] || p->ints[5] || p->ints[2] != p->ints[3] ||
+                p->ints[3] != p->ints[6] || p->ints[6] != p->ints[7] || p->ints[2] < 0) {
                 bad(i, "only the same zero padding on every side of H and W");
                 break;
             }
@@ -395,14 +426,16 @@ inline description describe(const model& m) {
         } else if (op == "Resize") {
             const tensor* sc = g.inputs[i].size() > 2 ? g.constant(g.inputs[i][2]) : nullptr;
             const auto mode = string_or(n, "mode", "nearest");
-            if (!image || !sc || sc->floats.size() != 4 || sc->floats[0] != 1 || sc->floats[1] != 1 || sc->floats[2] != sc->floats[3] ||
-                sc->floats[2] < 1 || sc->floats[2] != std::floor(sc->floats[2]) || sc->floats[2] > 1024 ||
+            if (!image || !sc || sc->floats.size() != 4 || sc->floats[0] != 1 || sc->floats[1] != 1 ||
+                sc->floats[2] != sc->floats[3] || sc->floats[2] < 1 ||
+                sc->floats[2] != std::floor(sc->floats[2]) || sc->floats[2] > 1024 ||
                 (mode != "nearest" && mode != "linear")) {
                 bad(i, "only constant integer scales (1, 1, s, s), nearest or linear");
                 break;
             }
             const auto f = std::int64_t(sc->floats[2]);
-            layers.push_back("strata::upsample<" + std::to_string(f) + (mode == "linear" ? ", strata::bilinear>" : ">"));
+            layers.push_back("strata::upsample<" + std::to_string(f) +
+                             (mode == "linear" ? ", strata::bilinear>" : ">"));
             shape = {shape[0], shape[1] * f, shape[2] * f};
         } else if (activation_of(i, act, nullptr)) {
             layers.push_back(act);
@@ -429,7 +462,8 @@ void load_onnx(const onnx::model& file_model, Net& net, const std::string& where
     const model& expected = built.m;
     const graph_view file(file_model, where);
     if (file_model.opset != 0 && file_model.opset < 11)
-        throw data_error(where + "opset " + std::to_string(file_model.opset) + " (strata reads 11 and later)");
+        throw data_error(where + "opset " + std::to_string(file_model.opset) +
+                         " (strata reads 11 and later)");
 
     // Input: the same sample shape, any batch.
     const auto& want = expected.inputs[0].dims;
@@ -443,7 +477,7 @@ void load_onnx(const onnx::model& file_model, Net& net, const std::string& where
     struct load {
         const binding* b;
         const tensor* t;
-        bool transposed = false;                          // a Gemm's B as (in, out)
+        bool transposed = false;                         // a Gemm's B as (in, out)
         std::optional<std::array<std::int64_t, 3>> chw;  // a Gemm after a channel-first Flatten
     };
     std::vector<load> loads;
@@ -480,11 +514,14 @@ void load_onnx(const onnx::model& file_model, Net& net, const std::string& where
                 const tensor* t = file.constant(f_inputs[k]);
                 const tensor& et = *std::find_if(expected.initializers.begin(), expected.initializers.end(),
                                                  [&](const tensor& c) { return c.name == x; });
-                if (!t) throw data_error(at + "input " + std::to_string(k) + " (" + f_inputs[k] + ") is not a constant");
+                if (!t)
+                    throw data_error(at + "input " + std::to_string(k) + " (" + f_inputs[k] +
+                                     ") is not a constant");
                 auto dims = t->dims;
                 if (transposed && k == 1 && dims.size() == 2) std::swap(dims[0], dims[1]);
                 if (t->data_type != proto::float32 || dims != et.dims)
-                    throw data_error(at + "tensor " + t->name + " is " + ints_text(t->dims) + (t->data_type != proto::float32 ? " (not float32)" : "") +
+                    throw data_error(at + "tensor " + t->name + " is " + ints_text(t->dims) +
+                                     (t->data_type != proto::float32 ? " (not float32)" : "") +
                                      ", expected " + ints_text(et.dims) + " for " + x);
                 loads.push_back({b->second, t, transposed && k == 1,
                                  e.op_type == "Gemm" && k == 1 ? channel_first : std::nullopt});
@@ -497,17 +534,20 @@ void load_onnx(const onnx::model& file_model, Net& net, const std::string& where
                 }()) {
                 const tensor* t = file.constant(f_inputs[k]);
                 if (!t || !same_values(*et, *t))
-                    throw data_error(at + "input " + std::to_string(k) + " (" + f_inputs[k] + ") differs from " + x);
+                    throw data_error(at + "input " + std::to_string(k) + " (" + f_inputs[k] +
+                                     ") differs from " + x);
                 continue;
             }
             if (value[x] != f_inputs[k])
-                throw data_error(at + "input " + std::to_string(k) + " is " + f_inputs[k] + ", expected the output of " +
-                                 (value.count(x) ? value[x] : x));
+                throw data_error(at + "input " + std::to_string(k) + " is " + f_inputs[k] +
+                                 ", expected the output of " + (value.count(x) ? value[x] : x));
         }
-        if (e.op_type == "Gemm") channel_first.reset();
+        if (e.op_type == "Gemm")
+            channel_first.reset();
         else if (channel_first && e.op_type != "Flatten" && e.op_type != "Relu" && e.op_type != "Sigmoid" &&
                  e.op_type != "Tanh" && e.op_type != "LeakyRelu" && e.op_type != "Elu")
-            throw data_error(at + "a Flatten of NCHW features must be followed by Gemm (strata flattens channels-last)");
+            throw data_error(
+                at + "a Flatten of NCHW features must be followed by Gemm (strata flattens channels-last)");
         value[e.outputs[0]] = f.outputs[0];
         ++j;
     }
@@ -537,7 +577,8 @@ void load_onnx(const onnx::model& file_model, Net& net, const std::string& where
                 src = l.transposed ? c * rows + u : u * cols + c;
             }
             v[k] = l.t->floats[src];
-            if (!std::isfinite(v[k])) throw data_error(where + "tensor " + l.t->name + " has a non-finite value");
+            if (!std::isfinite(v[k]))
+                throw data_error(where + "tensor " + l.t->name + " has a non-finite value");
         }
         T* dst = (l.b->trainable ? params.data() : state.data()) + l.b->offset;
         for (std::size_t k = 0; k < count; ++k) dst[l.b->index[k]] = static_cast<T>(v[k]);

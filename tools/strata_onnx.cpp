@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
     try {
         const auto m = strata::onnx::read_model(file);
-        const auto d = strata::onnx::describe(m);
+        const auto d = strata::onnx::describe(m, file + ": ");
         if (!d.unsupported.empty()) {
             std::cerr << "strata-onnx: " << file << ": cannot map:\n";
             for (const auto& u : d.unsupported) std::cerr << "  " << u << "\n";

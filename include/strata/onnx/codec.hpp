@@ -69,6 +69,17 @@ struct reading {
     const std::string& where;
     std::string what;
     [[noreturn]] void fail(const std::string& why) const { throw data_error(where + what + ": " + why); }
+    // Runs f, naming this message when protozero finds the bytes malformed.
+    template <class F>
+    auto guard(F&& f) const {
+        try {
+            return f();
+        } catch (const protozero::end_of_buffer_exception&) {
+            fail("a length runs past the end of the data (a truncated file?)");
+        } catch (const protozero::exception& e) {
+            fail(std::string("malformed protobuf (") + e.what() + ")");
+        }
+    }
 };
 
 inline void expect_wire(const protozero::pbf_reader& r, protozero::pbf_wire_type type, const reading& at) {
@@ -109,7 +120,7 @@ inline void read_floats(protozero::pbf_reader& r, std::vector<float>& out, const
             at.fail("packed floats of " + std::to_string(view.size()) + " bytes");
         const std::size_t first = out.size();
         out.resize(first + view.size() / sizeof(float));
-        std::memcpy(out.data() + first, view.data(), view.size());
+        if (!view.empty()) std::memcpy(out.data() + first, view.data(), view.size());
     } else {
         expect_wire(r, protozero::pbf_wire_type::fixed32, at);
         out.push_back(r.get_float());
@@ -122,42 +133,44 @@ inline tensor read_tensor(protozero::pbf_reader r, const reading& parent) {
     std::string_view raw;
     bool has_raw = false;
     std::vector<std::int64_t> int32s;
-    while (r.next()) {
-        switch (r.tag()) {
-            case proto::tensor_dims:
-                read_ints(r, t.dims, at);
-                break;
-            case proto::tensor_data_type:
-                t.data_type = static_cast<std::int32_t>(read_int(r, at));
-                break;
-            case proto::tensor_float_data:
-                read_floats(r, t.floats, at);
-                break;
-            case proto::tensor_int32_data:
-                read_ints(r, int32s, at);
-                break;
-            case proto::tensor_int64_data:
-                read_ints(r, t.ints, at);
-                break;
-            case proto::tensor_name:
-                t.name = read_string(r, at);
-                at.what = parent.what + " tensor " + t.name;
-                break;
-            case proto::tensor_raw_data:
-                expect_wire(r, protozero::pbf_wire_type::length_delimited, at);
-                {
-                    const auto view = r.get_view();
-                    raw = std::string_view(view.data(), view.size());
-                }
-                has_raw = true;
-                break;
-            case proto::tensor_data_location:
-                if (read_int(r, at) != 0) at.fail("external data is not supported");
-                break;
-            default:
-                r.skip();
+    at.guard([&] {
+        while (r.next()) {
+            switch (r.tag()) {
+                case proto::tensor_dims:
+                    read_ints(r, t.dims, at);
+                    break;
+                case proto::tensor_data_type:
+                    t.data_type = static_cast<std::int32_t>(read_int(r, at));
+                    break;
+                case proto::tensor_float_data:
+                    read_floats(r, t.floats, at);
+                    break;
+                case proto::tensor_int32_data:
+                    read_ints(r, int32s, at);
+                    break;
+                case proto::tensor_int64_data:
+                    read_ints(r, t.ints, at);
+                    break;
+                case proto::tensor_name:
+                    t.name = read_string(r, at);
+                    at.what = parent.what + " tensor " + t.name;
+                    break;
+                case proto::tensor_raw_data:
+                    expect_wire(r, protozero::pbf_wire_type::length_delimited, at);
+                    {
+                        const auto view = r.get_view();
+                        raw = std::string_view(view.data(), view.size());
+                    }
+                    has_raw = true;
+                    break;
+                case proto::tensor_data_location:
+                    if (read_int(r, at) != 0) at.fail("external data is not supported");
+                    break;
+                default:
+                    r.skip();
+            }
         }
-    }
+    });
     std::uint64_t count = 1;
     for (auto d : t.dims) {
         if (d < 0) at.fail("negative dimension " + std::to_string(d));
@@ -181,7 +194,7 @@ inline tensor read_tensor(protozero::pbf_reader r, const reading& parent) {
                     std::to_string(count * element));
         if (t.data_type == proto::float32) {
             t.floats.resize(count);
-            std::memcpy(t.floats.data(), raw.data(), raw.size());
+            if (count) std::memcpy(t.floats.data(), raw.data(), raw.size());
         } else if (int32) {
             t.ints.resize(count);
             for (std::size_t k = 0; k < count; ++k) {
@@ -191,7 +204,7 @@ inline tensor read_tensor(protozero::pbf_reader r, const reading& parent) {
             }
         } else {
             t.ints.resize(count);
-            std::memcpy(t.ints.data(), raw.data(), raw.size());
+            if (count) std::memcpy(t.ints.data(), raw.data(), raw.size());
         }
     }
     const std::size_t have = element == 4 ? t.floats.size() : t.ints.size();
@@ -202,144 +215,154 @@ inline tensor read_tensor(protozero::pbf_reader r, const reading& parent) {
 inline value_info read_value_info(protozero::pbf_reader r, const reading& parent) {
     value_info v;
     reading at{parent.where, parent.what};
-    while (r.next()) {
-        if (r.tag() == proto::value_info_name) {
-            v.name = read_string(r, at);
-            at.what = parent.what + " " + v.name;
-        } else if (r.tag() == proto::value_info_type) {
-            auto type = read_message(r, at);
-            while (type.next()) {
-                if (type.tag() != proto::type_tensor_type) {
-                    type.skip();
-                    continue;
-                }
-                auto tt = read_message(type, at);
-                while (tt.next()) {
-                    if (tt.tag() == proto::tensor_type_elem_type) {
-                        v.elem_type = static_cast<std::int32_t>(read_int(tt, at));
-                    } else if (tt.tag() == proto::tensor_type_shape) {
-                        auto shape = read_message(tt, at);
-                        while (shape.next()) {
-                            if (shape.tag() != proto::shape_dim) {
-                                shape.skip();
-                                continue;
+    at.guard([&] {
+        while (r.next()) {
+            if (r.tag() == proto::value_info_name) {
+                v.name = read_string(r, at);
+                at.what = parent.what + " " + v.name;
+            } else if (r.tag() == proto::value_info_type) {
+                auto type = read_message(r, at);
+                while (type.next()) {
+                    if (type.tag() != proto::type_tensor_type) {
+                        type.skip();
+                        continue;
+                    }
+                    auto tt = read_message(type, at);
+                    while (tt.next()) {
+                        if (tt.tag() == proto::tensor_type_elem_type) {
+                            v.elem_type = static_cast<std::int32_t>(read_int(tt, at));
+                        } else if (tt.tag() == proto::tensor_type_shape) {
+                            auto shape = read_message(tt, at);
+                            while (shape.next()) {
+                                if (shape.tag() != proto::shape_dim) {
+                                    shape.skip();
+                                    continue;
+                                }
+                                auto dim = read_message(shape, at);
+                                std::int64_t value = -1;
+                                while (dim.next()) {
+                                    if (dim.tag() == proto::dimension_value)
+                                        value = read_int(dim, at);
+                                    else
+                                        dim.skip();
+                                }
+                                v.dims.push_back(value < 0 ? -1 : value);
                             }
-                            auto dim = read_message(shape, at);
-                            std::int64_t value = -1;
-                            while (dim.next()) {
-                                if (dim.tag() == proto::dimension_value)
-                                    value = read_int(dim, at);
-                                else
-                                    dim.skip();
-                            }
-                            v.dims.push_back(value < 0 ? -1 : value);
+                        } else {
+                            tt.skip();
                         }
-                    } else {
-                        tt.skip();
                     }
                 }
+            } else {
+                r.skip();
             }
-        } else {
-            r.skip();
         }
-    }
+    });
     return v;
 }
 
 inline attribute read_attribute(protozero::pbf_reader r, const reading& parent) {
     attribute a;
     reading at{parent.where, parent.what + " attribute"};
-    while (r.next()) {
-        switch (r.tag()) {
-            case proto::attribute_name:
-                a.name = read_string(r, at);
-                at.what = parent.what + " attribute " + a.name;
-                break;
-            case proto::attribute_type:
-                a.type = static_cast<std::int32_t>(read_int(r, at));
-                break;
-            case proto::attribute_f:
-                expect_wire(r, protozero::pbf_wire_type::fixed32, at);
-                a.f = r.get_float();
-                break;
-            case proto::attribute_i:
-                a.i = read_int(r, at);
-                break;
-            case proto::attribute_s:
-                a.s = read_string(r, at);
-                break;
-            case proto::attribute_t:
-                a.t = {read_tensor(read_message(r, at), at)};
-                break;
-            case proto::attribute_floats:
-                read_floats(r, a.floats, at);
-                break;
-            case proto::attribute_ints:
-                read_ints(r, a.ints, at);
-                break;
-            default:
-                r.skip();  // subgraphs and the rest: no operator strata maps has them
+    at.guard([&] {
+        while (r.next()) {
+            switch (r.tag()) {
+                case proto::attribute_name:
+                    a.name = read_string(r, at);
+                    at.what = parent.what + " attribute " + a.name;
+                    break;
+                case proto::attribute_type:
+                    a.type = static_cast<std::int32_t>(read_int(r, at));
+                    break;
+                case proto::attribute_f:
+                    expect_wire(r, protozero::pbf_wire_type::fixed32, at);
+                    a.f = r.get_float();
+                    break;
+                case proto::attribute_i:
+                    a.i = read_int(r, at);
+                    break;
+                case proto::attribute_s:
+                    a.s = read_string(r, at);
+                    break;
+                case proto::attribute_t:
+                    a.t = {read_tensor(read_message(r, at), at)};
+                    break;
+                case proto::attribute_floats:
+                    read_floats(r, a.floats, at);
+                    break;
+                case proto::attribute_ints:
+                    read_ints(r, a.ints, at);
+                    break;
+                default:
+                    r.skip();  // subgraphs and the rest: no operator strata maps has them
+            }
         }
-    }
+    });
     return a;
 }
 
 inline node read_node(protozero::pbf_reader r, const reading& parent) {
     node n;
     reading at{parent.where, parent.what};
-    while (r.next()) {
-        switch (r.tag()) {
-            case proto::node_input:
-                n.inputs.push_back(read_string(r, at));
-                break;
-            case proto::node_output:
-                n.outputs.push_back(read_string(r, at));
-                break;
-            case proto::node_name:
-                n.name = read_string(r, at);
-                break;
-            case proto::node_op_type:
-                n.op_type = read_string(r, at);
-                at.what = parent.what + " (" + n.op_type + ")";
-                break;
-            case proto::node_domain:
-                n.domain = read_string(r, at);
-                break;
-            case proto::node_attribute:
-                n.attributes.push_back(read_attribute(read_message(r, at), at));
-                break;
-            default:
-                r.skip();
+    at.guard([&] {
+        while (r.next()) {
+            switch (r.tag()) {
+                case proto::node_input:
+                    n.inputs.push_back(read_string(r, at));
+                    break;
+                case proto::node_output:
+                    n.outputs.push_back(read_string(r, at));
+                    break;
+                case proto::node_name:
+                    n.name = read_string(r, at);
+                    break;
+                case proto::node_op_type:
+                    n.op_type = read_string(r, at);
+                    at.what = parent.what + " (" + n.op_type + ")";
+                    break;
+                case proto::node_domain:
+                    n.domain = read_string(r, at);
+                    break;
+                case proto::node_attribute:
+                    n.attributes.push_back(read_attribute(read_message(r, at), at));
+                    break;
+                default:
+                    r.skip();
+            }
         }
-    }
+    });
     return n;
 }
 
 inline void read_graph(protozero::pbf_reader r, model& m, const std::string& where) {
-    while (r.next()) {
-        const reading at{where, "graph"};
-        switch (r.tag()) {
-            case proto::graph_node:
-                m.nodes.push_back(
-                    read_node(read_message(r, at), {where, "node " + std::to_string(m.nodes.size())}));
-                break;
-            case proto::graph_name:
-                m.graph_name = read_string(r, at);
-                break;
-            case proto::graph_initializer:
-                m.initializers.push_back(read_tensor(
-                    read_message(r, at), {where, "initializer " + std::to_string(m.initializers.size())}));
-                break;
-            case proto::graph_input:
-                m.inputs.push_back(read_value_info(read_message(r, at), {where, "graph input"}));
-                break;
-            case proto::graph_output:
-                m.outputs.push_back(read_value_info(read_message(r, at), {where, "graph output"}));
-                break;
-            default:
-                r.skip();
+    const reading graph_at{where, "graph"};
+    graph_at.guard([&] {
+        while (r.next()) {
+            const reading at{where, "graph"};
+            switch (r.tag()) {
+                case proto::graph_node:
+                    m.nodes.push_back(
+                        read_node(read_message(r, at), {where, "node " + std::to_string(m.nodes.size())}));
+                    break;
+                case proto::graph_name:
+                    m.graph_name = read_string(r, at);
+                    break;
+                case proto::graph_initializer:
+                    m.initializers.push_back(
+                        read_tensor(read_message(r, at),
+                                    {where, "initializer " + std::to_string(m.initializers.size())}));
+                    break;
+                case proto::graph_input:
+                    m.inputs.push_back(read_value_info(read_message(r, at), {where, "graph input"}));
+                    break;
+                case proto::graph_output:
+                    m.outputs.push_back(read_value_info(read_message(r, at), {where, "graph output"}));
+                    break;
+                default:
+                    r.skip();
+            }
         }
-    }
+    });
 }
 
 }  // namespace detail
@@ -414,7 +437,7 @@ inline model decode(std::string_view bytes, const std::string& where) {
     model m;
     m.ir_version = 0;
     detail::reading at{where, "model"};
-    try {
+    at.guard([&] {
         protozero::pbf_reader r{bytes.data(), bytes.size()};
         bool has_graph = false;
         while (r.next()) {
@@ -453,9 +476,7 @@ inline model decode(std::string_view bytes, const std::string& where) {
             }
         }
         if (!has_graph) at.fail("no graph (not an ONNX model, or an empty file)");
-    } catch (const protozero::exception& e) {
-        throw data_error(where + "malformed protobuf (" + e.what() + ")");
-    }
+    });
     return m;
 }
 

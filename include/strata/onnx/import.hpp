@@ -44,7 +44,8 @@ struct description {
     std::string type;                      // empty when some operator cannot be mapped
     std::vector<std::string> unsupported;  // "node 3 (Reshape): ..." for each
 };
-inline description describe(const model& m);
+// where names the source in errors ("model.onnx: ").
+inline description describe(const model& m, const std::string& where = "");
 
 namespace detail {
 
@@ -204,12 +205,14 @@ inline bool same_values(const tensor& a, const tensor& b) {
 
 }  // namespace detail
 
+inline constexpr std::int64_t max_extent = std::int64_t{1} << 24;
+
 // The layers strata would build for a chain of operators, tracking the
 // (C, H, W) or (features) shape to tell "same" padding from "valid".
-inline description describe(const model& m) {
+inline description describe(const model& m, const std::string& where) {
     using namespace detail;
     description out;
-    const graph_view g(m, "");
+    const graph_view g(m, where);
     std::vector<std::string> layers;
     std::vector<std::int64_t> shape(g.input_dims.begin() + (g.input_dims.empty() ? 0 : 1),
                                     g.input_dims.end());
@@ -225,7 +228,7 @@ inline description describe(const model& m) {
         out.unsupported.push_back("graph input " + g.input + " is " + ints_text(g.input_dims) +
                                   ", neither (N, C, H, W) nor (N, features)");
     for (auto d : shape)
-        if (d <= 0) {
+        if (d <= 0 || d > max_extent) {
             out.unsupported.push_back("graph input " + g.input + " has an unknown size " +
                                       ints_text(g.input_dims));
             shape.clear();
@@ -266,6 +269,20 @@ inline description describe(const model& m) {
             break;
         }
         if (shape.empty()) break;
+        // Sizes from the file stay small enough that no product overflows.
+        bool sane = true;
+        for (const auto& a : n.attributes)
+            for (auto v : a.ints) sane = sane && v >= -max_extent && v <= max_extent;
+        std::int64_t total = 1;
+        for (auto d : shape) {
+            sane = sane && d >= 0 && d <= max_extent;
+            total = sane ? total * d : total;
+            sane = sane && total <= max_extent;
+        }
+        if (!sane) {
+            bad(i, "sizes beyond " + std::to_string(max_extent));
+            break;
+        }
         current = n.outputs[0];
         const bool image = shape.size() == 3;
         std::string act;
@@ -417,7 +434,8 @@ inline description describe(const model& m) {
                 (g.constant(g.inputs[i][2]) && g.constant(g.inputs[i][2])->floats == std::vector<float>{0});
             if (!image || !p || p->ints.size() != 8 || string_or(n, "mode", "constant") != "constant" ||
                 !zero || p->ints[0] || p->ints[1] || p->ints[4] || p->ints[5] || p->ints[2] != p->ints[3] ||
-                p->ints[3] != p->ints[6] || p->ints[6] != p->ints[7] || p->ints[2] < 0) {
+                p->ints[3] != p->ints[6] || p->ints[6] != p->ints[7] || p->ints[2] < 0 ||
+                p->ints[2] > max_extent) {
                 bad(i, "only the same zero padding on every side of H and W");
                 break;
             }

@@ -118,6 +118,49 @@ TEST_CASE("load_onnx names the first difference and leaves the network unchanged
     CHECK(n.find("is [32, 1, 3, 3], expected [16, 1, 3, 3]") != std::string::npos);
 }
 
+// What torch.onnx.export writes instead: a Flatten straight after NCHW
+// features (channel-first order) and, here, B as (in, out) with transB = 0.
+TEST_CASE("a channel-first Flatten and an untransposed Gemm load into strata's order") {
+    reference_net a{st::seed{1}}, b{st::seed{2}};
+    randomize(a, 5);
+    auto m = st::to_onnx(a);
+    const auto transpose =
+        std::find_if(m.nodes.begin(), m.nodes.end(), [](const auto& n) { return n.op_type == "Transpose"; });
+    REQUIRE(transpose != m.nodes.end());
+    const std::string from = transpose->inputs[0], to = transpose->outputs[0];
+    m.nodes.erase(transpose);
+    for (auto& n : m.nodes)
+        for (auto& in : n.inputs)
+            if (in == to) in = from;
+    constexpr std::size_t units = 128, c = 64, hw = 25;
+    for (auto& t : m.initializers)
+        if (t.name == "5_dense.weight") {
+            REQUIRE(t.dims == std::vector<std::int64_t>{units, c * hw});
+            std::vector<float> b_t(t.floats.size());  // (in, out), in channel-first
+            for (std::size_t u = 0; u < units; ++u)
+                for (std::size_t p = 0; p < hw; ++p)
+                    for (std::size_t k = 0; k < c; ++k)
+                        b_t[(k * hw + p) * units + u] = t.floats[u * c * hw + p * c + k];
+            t.floats = b_t;
+            t.dims = {c * hw, units};
+        }
+    for (auto& n : m.nodes)
+        if (n.name.rfind("5_dense", 0) == 0 && n.op_type == "Gemm") n.attributes.clear();  // transB = 0
+    const auto file = scratch("channel_first.onnx");
+    st::onnx::write_model(file, m);
+    CHECK(st::onnx::describe(st::onnx::read_model(file)).type == st::onnx::describe(st::to_onnx(a)).type);
+    st::load_onnx(file, b);
+    CHECK(same_tensors(a, b));
+    // A plain Flatten before anything but a Gemm would change strata's order: refused.
+    for (auto& n : m.nodes)
+        if (n.op_type == "Gemm") n.op_type = "Tanh";
+    st::onnx::write_model(file, m);
+    CHECK_THROWS_AS(st::load_onnx(file, b), st::data_error);
+    const auto d = st::onnx::describe(st::onnx::read_model(file));
+    CHECK(d.type.empty());
+    REQUIRE_FALSE(d.unsupported.empty());
+}
+
 TEST_CASE("truncated, corrupt and foreign files are data_error naming the file") {
     const auto good = scratch("good.onnx"), bad = scratch("bad.onnx");
     reference_net source{st::seed{1}};

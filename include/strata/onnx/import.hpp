@@ -235,6 +235,7 @@ inline description describe(const model& m, const std::string& where) {
             break;
         }
     std::string current = g.input;
+    std::optional<std::size_t> channel_first;  // a plain Flatten of NCHW features, until a Gemm
     // The activation node i is, if it is one; fused when it takes `from`.
     auto activation_of = [&](std::size_t i, std::string& act, const std::string* from) {
         if (i >= g.nodes.size() || g.inputs[i].empty() || g.nodes[i]->outputs.empty() ||
@@ -286,6 +287,13 @@ inline description describe(const model& m, const std::string& where) {
         current = n.outputs[0];
         const bool image = shape.size() == 3;
         std::string act;
+        if (channel_first && op != "Gemm" && op != "Relu" && op != "Sigmoid" && op != "Tanh" &&
+            op != "LeakyRelu" && op != "Elu") {
+            bad(*channel_first,
+                "a Flatten of NCHW features must be followed by Gemm (strata flattens channels-last)");
+            break;
+        }
+        if (op == "Gemm") channel_first.reset();
         if (op == "Conv" || op == "ConvTranspose") {
             const tensor* w = g.inputs[i].size() > 1 ? g.constant(g.inputs[i][1]) : nullptr;
             const auto k =
@@ -421,8 +429,9 @@ inline description describe(const model& m, const std::string& where) {
             } else if (int_or(n, "axis", 1) != 1) {
                 bad(i, "axis other than 1");
                 break;
+            } else if (image && shape[1] * shape[2] > 1) {
+                channel_first = i;  // loads by permuting the next Gemm's weights
             }
-            // A channel-first Flatten loads by permuting the next Gemm's weights.
             layers.push_back("strata::flatten");
             shape = {shape.size() == 3 ? shape[0] * shape[1] * shape[2] : shape[0]};
         } else if (op == "BatchNormalization") {
@@ -461,6 +470,9 @@ inline description describe(const model& m, const std::string& where) {
             bad(i, "no strata layer for this operator");
         }
     }
+    if (channel_first && out.unsupported.empty())
+        bad(*channel_first,
+            "a Flatten of NCHW features must be followed by Gemm (strata flattens channels-last)");
     if (out.unsupported.empty()) {
         out.type = "strata::sequential<";
         for (std::size_t k = 0; k < layers.size(); ++k) out.type += (k ? ", " : "") + layers[k];

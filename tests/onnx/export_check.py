@@ -20,7 +20,7 @@ except ImportError as e:
     print(f"export_check: skipped, {e} (install python3-onnx and python3-opencv)")
     sys.exit(77)
 
-CASES = ["reference", "bn", "resnet8", "unet", "zoo"]
+CASES = ["reference", "bn", "resnet8", "unet", "zoo", "chain_zoo"]
 TOLERANCE = 1e-5
 
 

@@ -45,6 +45,14 @@ using zoo_net = st::sequential<
     st::residual<st::conv2d<4, 3, st::same>, st::batch_norm, st::relu, st::conv2d<4, 3, st::same>>,
     st::concat<st::global_avg_pool, st::global_max_pool>, st::batch_norm, st::dense<16, st::elu>,
     st::dropout<0.2>, st::dense<5, st::softmax>>;
+// A chain of the layers and options strata-onnx prints (tests/onnx/onnx.cpp).
+using chain_zoo_net = st::sequential<
+    st::input<17, 17, 3>, st::zero_padding<1>, st::conv2d<8, 3, st::leaky_relu, st::stride<2>, st::same>,
+    st::depthwise_conv2d<3, 2, st::elu, st::same>, st::conv2d<8, 1, st::tanh, st::no_bias>,
+    st::avg_pool<2, 1>, st::conv2d_transpose<6, 3, st::relu, st::stride<2>, st::same>,
+    st::upsample<2, st::bilinear>, st::max_pool<2>, st::batch_norm, st::conv2d<4, 3, st::basic_elu<0.5>>,
+    st::upsample<2>, st::conv2d_transpose<3, 2, st::stride<2>>, st::global_max_pool, st::batch_norm,
+    st::dense<16, st::basic_leaky_relu<0.2>>, st::dense<5, st::softmax, st::no_bias>>;
 
 // Random values for every tensor: weights keep their initialization, biases,
 // gamma and beta get noise, moving variances stay positive.
@@ -114,6 +122,7 @@ int main(int argc, char** argv) {
         write_case<resnet_net>(dir, "resnet8", 3);
         write_case<unet_net>(dir, "unet", 4);
         write_case<zoo_net>(dir, "zoo", 5);
+        write_case<chain_zoo_net>(dir, "chain_zoo", 6);
         return 0;
     } catch (const std::exception& e) {
         std::cerr << "onnx_export_tool: " << e.what() << "\n";

@@ -94,6 +94,35 @@ TEST_CASE("describe prints the type of a chain save_onnx wrote") {
     CHECK(resnet.unsupported[0].find("(Add)") != std::string::npos);
 }
 
+// Every layer describe maps, each with its options, as the type is written.
+using chain_zoo = st::sequential<
+    st::input<17, 17, 3>, st::zero_padding<1>, st::conv2d<8, 3, st::leaky_relu, st::stride<2>, st::same>,
+    st::depthwise_conv2d<3, 2, st::elu, st::same>, st::conv2d<8, 1, st::tanh, st::no_bias>,
+    st::avg_pool<2, 1>, st::conv2d_transpose<6, 3, st::relu, st::stride<2>, st::same>,
+    st::upsample<2, st::bilinear>, st::max_pool<2>, st::batch_norm, st::conv2d<4, 3, st::basic_elu<0.5>>,
+    st::upsample<2>, st::conv2d_transpose<3, 2, st::stride<2>>, st::global_max_pool, st::batch_norm,
+    st::dense<16, st::basic_leaky_relu<0.2>>, st::dense<5, st::softmax, st::no_bias>>;
+
+TEST_CASE("describe prints every layer it maps as the type is written") {
+    CHECK(
+        st::onnx::describe(st::to_onnx(chain_zoo{st::seed{1}})).type ==
+        "strata::sequential<strata::input<17, 17, 3>, strata::zero_padding<1>, strata::conv2d<8, 3, "
+        "strata::leaky_relu, strata::stride<2>, strata::same>, strata::depthwise_conv2d<3, 2, strata::elu, "
+        "strata::same>, strata::conv2d<8, 1, strata::tanh, strata::no_bias>, strata::avg_pool<2, 1>, "
+        "strata::conv2d_transpose<6, 3, strata::relu, strata::stride<2>, strata::same>, strata::upsample<2, "
+        "strata::bilinear>, strata::max_pool<2>, strata::batch_norm, strata::conv2d<4, 3, "
+        "strata::basic_elu<0.5>>, strata::upsample<2>, strata::conv2d_transpose<3, 2, strata::stride<2>>, "
+        "strata::global_max_pool, strata::batch_norm, strata::dense<16, strata::basic_leaky_relu<0.2>>, "
+        "strata::dense<5, strata::softmax, strata::no_bias>>");
+    // and load_onnx reads it back into that type
+    chain_zoo a{st::seed{1}}, b{st::seed{2}};
+    randomize(a, 9);
+    const auto file = scratch("chain_zoo.onnx");
+    st::save_onnx(a, file);
+    st::load_onnx(file, b);
+    CHECK(same_tensors(a, b));
+}
+
 TEST_CASE("load_onnx names the first difference and leaves the network unchanged") {
     const auto file = scratch("reference.onnx");
     st::save_onnx(reference_net{st::seed{1}}, file);

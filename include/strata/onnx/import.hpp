@@ -18,6 +18,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -204,6 +206,18 @@ inline bool same_values(const tensor& a, const tensor& b) {
 
 }  // namespace detail
 
+// The shortest decimal that reads back as the same float.
+inline std::string real_text(float v) {
+    for (int digits = 1; digits < 10; ++digits) {
+        char text[32];
+        std::snprintf(text, sizeof text, "%.*g", digits, double(v));
+        if (std::strtof(text, nullptr) == v)
+            return std::string(text).find_first_of(".e") == std::string::npos ? std::string(text) + ".0"
+                                                                              : text;
+    }
+    return std::to_string(v);
+}
+
 inline constexpr std::int64_t max_extent = std::int64_t{1} << 24;
 
 // The layers strata would build for a chain of operators, tracking the
@@ -252,9 +266,13 @@ inline description describe(const model& m, const std::string& where) {
                  (int_or(n, "axis", -1) == 1 || (shape.size() == 1 && int_or(n, "axis", -1) == -1)))
             act = "strata::softmax";
         else if (op == "LeakyRelu")
-            act = "strata::basic_leaky_relu<" + std::to_string(float_or(n, "alpha", 0.01f)) + ">";
+            act = float_or(n, "alpha", 0.01f) == 0.01f
+                      ? "strata::leaky_relu"
+                      : "strata::basic_leaky_relu<" + real_text(float_or(n, "alpha", 0.01f)) + ">";
         else if (op == "Elu")
-            act = "strata::basic_elu<" + std::to_string(float_or(n, "alpha", 1)) + ">";
+            act = float_or(n, "alpha", 1) == 1.0f
+                      ? "strata::elu"
+                      : "strata::basic_elu<" + real_text(float_or(n, "alpha", 1)) + ">";
         else
             return false;
         return true;
@@ -357,12 +375,32 @@ inline description describe(const model& m, const std::string& where) {
                     bad(i, "needs group 1");
                     break;
                 }
-                const std::int64_t oh = (H - 1) * S + K - pads[0] - pads[2] + op_pad[0];
-                const std::int64_t ow = (W - 1) * S + K - pads[1] - pads[3] + op_pad[1];
-                if (pads == std::vector<std::int64_t>{0, 0, 0, 0} &&
+                std::int64_t oh = (H - 1) * S + K - pads[0] - pads[2] + op_pad[0];
+                std::int64_t ow = (W - 1) * S + K - pads[1] - pads[3] + op_pad[1];
+                // save_onnx's odd "same": symmetric pads, then a Slice drops the last row and column.
+                bool sliced = false;
+                if (i + 1 < g.nodes.size() && g.nodes[i + 1]->op_type == "Slice" &&
+                    g.inputs[i + 1].size() >= 4 && g.inputs[i + 1][0] == current &&
+                    !g.nodes[i + 1]->outputs.empty()) {
+                    const auto& in = g.inputs[i + 1];
+                    const tensor *starts = g.constant(in[1]), *ends = g.constant(in[2]),
+                                 *axes = g.constant(in[3]);
+                    if (in.size() == 4 && starts && ends && axes &&
+                        starts->ints == std::vector<std::int64_t>{0, 0} &&
+                        axes->ints == std::vector<std::int64_t>{2, 3} && ends->ints.size() == 2 &&
+                        ends->ints[0] > 0 && ends->ints[0] <= oh && ends->ints[1] > 0 &&
+                        ends->ints[1] <= ow) {
+                        oh = ends->ints[0];
+                        ow = ends->ints[1];
+                        current = g.nodes[++i]->outputs[0];
+                        sliced = true;
+                    }
+                }
+                // strata's "same" is TensorFlow's: (K - S) / 2 cropped first, H S kept.
+                if (!sliced && pads == std::vector<std::int64_t>{0, 0, 0, 0} &&
                     op_pad == std::vector<std::int64_t>{0, 0}) {
                 } else if (oh == H * S && ow == W * S && K >= S && pads[0] == (K - S) / 2 &&
-                           pads[2] == K - S - pads[0] && pads[1] == pads[0] && pads[3] == pads[2]) {
+                           pads[1] == pads[0]) {
                     options.push_back("strata::same");
                 } else {
                     bad(i, "pads " + ints_text(pads) + " are neither valid nor same");

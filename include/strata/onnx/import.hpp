@@ -3,7 +3,7 @@
 //                         (the first difference named: node index, operator,
 //                         expected and found attribute or shape), then loads
 //                         its weights; net is unchanged unless all of it loads.
-//   describe_onnx(model)  the strata::sequential<...> type matching a chain
+//   onnx::describe(model) the strata::sequential<...> type matching a chain
 //                         of supported operators, or the operators it cannot map.
 // Both accept what save_onnx writes and what torch.onnx.export writes for
 // the same network: Dropout and Identity nodes are skipped, Constant nodes

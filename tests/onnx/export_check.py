@@ -6,18 +6,17 @@ NCHW input, gives strata's outputs: max relative difference <= 1e-5, where
 relative is |opencv - strata| / max(|strata|, 1e-3 max|strata|) (the floor
 keeps values near zero from dividing by almost nothing).
 
-usage: export_check.py DIR [name ...]   (exit 77: onnx or cv2 missing)
+usage: export_check.py DIR [name ...]   (exit 77: numpy, onnx or cv2 missing)
 """
 import os
 import sys
 
-import numpy as np
-
 try:
     import cv2
+    import numpy as np
     import onnx
 except ImportError as e:
-    print(f"export_check: skipped, {e} (install python3-onnx and python3-opencv)")
+    print(f"export_check: skipped, {e} (install python3-numpy, python3-onnx and python3-opencv)")
     sys.exit(77)
 
 CASES = ["reference", "bn", "resnet8", "unet", "zoo", "chain_zoo"]

@@ -3,14 +3,14 @@
 # for SECONDS seconds (default 60) from the committed corpus in tests/fuzz/corpus/.
 # New inputs go to a scratch copy, never into the repository; a crash leaves its
 # input in build-fuzz/ and fails the script.
-# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]   (targets: idx npy model image, and
+# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]   (targets: idx npy model image onnx, and
 # image_png image_jpeg image_bmp image_pnm image_tiff for one decoder each)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(idx npy model image)
+[ ${#targets[@]} -gt 0 ] || targets=(idx npy model image onnx)
 bash scripts/setup.sh clang-14 libclang-rt-14-dev
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j"$(nproc 2>/dev/null || echo 2)" --target "${targets[@]/#/fuzz_}"

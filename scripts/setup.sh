@@ -11,10 +11,11 @@ packages=(
   libxtensor-dev libxsimd-dev xtl-dev zlib1g-dev
   doctest-dev libbenchmark-dev libopenblas-dev
   dataset-fashion-mnist libstb-dev
-  libcli11-dev nlohmann-json3-dev
+  libcli11-dev nlohmann-json3-dev libprotozero-dev
   libspng-dev libturbojpeg0-dev libtiff-dev
   libopenmpi-dev openmpi-bin
   python3-torch python3-numpy python3-sklearn python3-imblearn python3-pil python3-keras-preprocessing
+  python3-onnx python3-opencv
   chromium
 )
 packages+=("$@")  # extra packages a caller needs (CI: a second compiler)

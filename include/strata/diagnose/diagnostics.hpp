@@ -73,8 +73,8 @@ struct epoch_diagnostics {
     double learning_rate = not_measured;
     std::size_t probed_steps = 0;
     std::size_t probe_samples = 0;  // samples the activity was measured on (0: no probe_inputs)
-    std::vector<tensor_diagnostics> tensors;
-    std::vector<layer_activity> layers;
+    std::vector<tensor_diagnostics> tensors{};
+    std::vector<layer_activity> layers{};
 
     bool finite() const noexcept {
         return std::all_of(tensors.begin(), tensors.end(),

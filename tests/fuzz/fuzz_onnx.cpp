@@ -16,8 +16,9 @@ namespace st = strata;
 
 // Small, so each input runs fast: a chain as PyTorch exports one (Flatten
 // straight after NCHW features), and the composites and remaining layers.
-using chain_net = st::sequential<st::input<8, 8, 1>, st::conv2d<4, 3, st::relu>, st::batch_norm, st::max_pool<2>,
-                                 st::flatten, st::dense<6, st::relu>, st::dropout<0.5>, st::dense<3, st::softmax>>;
+using chain_net =
+    st::sequential<st::input<8, 8, 1>, st::conv2d<4, 3, st::relu>, st::batch_norm, st::max_pool<2>,
+                   st::flatten, st::dense<6, st::relu>, st::dropout<0.5>, st::dense<3, st::softmax>>;
 using composite_net = st::sequential<
     st::input<8, 8, 2>, st::zero_padding<2>, st::conv2d<4, 3, st::leaky_relu, st::stride<2>, st::same>,
     st::residual<st::conv2d<4, 3, st::same>, st::batch_norm, st::relu, st::depthwise_conv2d<3, 1, st::same>>,
@@ -39,7 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } catch (const st::data_error&) {
     }
     try {
-        const auto m = st::onnx::decode(std::string_view(reinterpret_cast<const char*>(data), size), "fuzz: ");
+        const auto m =
+            st::onnx::decode(std::string_view(reinterpret_cast<const char*>(data), size), "fuzz: ");
         const auto d = st::onnx::describe(m);
         if (d.type.empty() == d.unsupported.empty()) __builtin_trap();  // one or the other
     } catch (const st::data_error&) {

@@ -32,7 +32,8 @@ int main(int argc, char** argv) {
     net_t loaded;
     st::load(loaded, file);
     std::filesystem::remove(file);
-    const bool same = std::equal(net.parameters().begin(), net.parameters().end(), loaded.parameters().begin());
+    const bool same =
+        std::equal(net.parameters().begin(), net.parameters().end(), loaded.parameters().begin());
     std::cout << "model file: " << (same ? "read back" : "differs") << "\n";
     return same ? 0 : 1;
 }

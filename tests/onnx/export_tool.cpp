@@ -17,12 +17,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using reference_net = st::sequential<st::input<28, 28, 1>, st::conv2d<32, 3, st::relu>, st::max_pool<2>,
-                                     st::conv2d<64, 3, st::relu>, st::max_pool<2>, st::flatten,
-                                     st::dense<128, st::relu>, st::dropout<0.5>, st::dense<10>>;
-using bn_net = st::sequential<st::input<28, 28, 1>, st::conv2d<32, 3, st::relu>, st::batch_norm,
-                              st::max_pool<2>, st::conv2d<64, 3, st::relu>, st::batch_norm, st::max_pool<2>,
-                              st::flatten, st::dense<128, st::relu>, st::dropout<0.5>, st::dense<10>>;
+using reference_net = st::models::fashion_mnist_cnn;
+using bn_net = st::models::fashion_mnist_cnn_bn;
 using resnet_net = st::models::resnet<8, st::input<28, 28, 1>, 10>;
 template <std::size_t F>
 using double_conv = st::chain<st::conv2d<F, 3, st::relu, st::same>, st::batch_norm,

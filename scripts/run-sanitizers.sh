@@ -3,7 +3,7 @@
 # suite (PyTorch conformance included; the examples are left to the other
 # stages) under AddressSanitizer + UBSan, the
 # threading tests under ThreadSanitizer, then each libFuzzer target for
-# STRATA_FUZZ_SECONDS seconds (default 20: a replay of the corpus and a short
+# STRATA_FUZZ_SECONDS seconds (default 10: a replay of the corpus and a short
 # search; the long runs are recorded in the README). Any report fails the script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,4 +15,4 @@ ctest --preset asan -j"$jobs"
 cmake --preset tsan >/dev/null
 cmake --build --preset tsan -j"$jobs"
 ctest --preset tsan -j"$jobs"
-bash scripts/fuzz.sh "${STRATA_FUZZ_SECONDS:-20}"
+bash scripts/fuzz.sh "${STRATA_FUZZ_SECONDS:-10}"

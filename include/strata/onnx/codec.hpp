@@ -207,7 +207,8 @@ inline tensor read_tensor(protozero::pbf_reader r, const reading& parent) {
             if (count) std::memcpy(t.ints.data(), raw.data(), raw.size());
         }
     }
-    const std::size_t have = element == 4 ? t.floats.size() : t.ints.size();
+    // int32 tensors were widened to int64 above: their values are in ints.
+    const std::size_t have = t.data_type == proto::float32 ? t.floats.size() : t.ints.size();
     if (have != count) at.fail("has " + std::to_string(have) + " values, dims need " + std::to_string(count));
     return t;
 }

@@ -676,11 +676,13 @@ private:
         settings_.comm->broadcast(std::span<double>(reference), 0);
         static constexpr const char* names[] = {"training samples", "batch size", "epochs", "seed",
                                                 "sampler order"};
+        // Whole numbers below 2^53, so exact in a double.
+        const auto whole = [](double v) { return std::to_string(static_cast<std::uint64_t>(v)); };
         for (std::size_t k = 0; k < mine.size(); ++k)
             if (mine[k] != reference[k])
                 throw usage_error("fit (distributed): rank " + std::to_string(settings_.comm->rank()) +
-                                  " has " + names[k] + " " + std::to_string(mine[k]) + " but rank 0 has " +
-                                  std::to_string(reference[k]) +
+                                  " has " + names[k] + " " + whole(mine[k]) + " but rank 0 has " +
+                                  whole(reference[k]) +
                                   "; every process must run the same fit on the same data");
     }
 

@@ -12,6 +12,8 @@
 #include <strata/onnx/export.hpp>
 #include <strata/strata.hpp>
 
+#include "chain_zoo.hpp"
+
 namespace st = strata;
 namespace fs = std::filesystem;
 
@@ -41,14 +43,7 @@ using zoo_net = st::sequential<
     st::residual<st::conv2d<4, 3, st::same>, st::batch_norm, st::relu, st::conv2d<4, 3, st::same>>,
     st::concat<st::global_avg_pool, st::global_max_pool>, st::batch_norm, st::dense<16, st::elu>,
     st::dropout<0.2>, st::dense<5, st::softmax>>;
-// A chain of the layers and options strata-onnx prints (tests/onnx/onnx.cpp).
-using chain_zoo_net = st::sequential<
-    st::input<17, 17, 3>, st::zero_padding<1>, st::conv2d<8, 3, st::leaky_relu, st::stride<2>, st::same>,
-    st::depthwise_conv2d<3, 2, st::elu, st::same>, st::conv2d<8, 1, st::tanh, st::no_bias>,
-    st::avg_pool<2, 1>, st::conv2d_transpose<6, 3, st::relu, st::stride<2>, st::same>,
-    st::upsample<2, st::bilinear>, st::max_pool<2>, st::batch_norm, st::conv2d<4, 3, st::basic_elu<0.5>>,
-    st::upsample<2>, st::conv2d_transpose<3, 2, st::stride<2>>, st::global_max_pool, st::batch_norm,
-    st::dense<16, st::basic_leaky_relu<0.2>>, st::dense<5, st::softmax, st::no_bias>>;
+using onnx_test::chain_zoo_net;  // the layers and options strata-onnx prints
 
 // Random values for every tensor: weights keep their initialization, biases,
 // gamma and beta get noise, moving variances stay positive.

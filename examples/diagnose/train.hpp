@@ -103,6 +103,35 @@ void add_feature_maps(st::report::content& r, const Net& net, const st::data::da
     r.images.push_back(std::move(maps));
 }
 
+// What every scenario's run shares: the summary line, a fit with Adam on the
+// job's schedule with the diagnostics probe (dead units counted on the first
+// 256 training samples), and the validation evaluation. `samples` names what
+// the data holds; `extra` are more fit options (metrics).
+template <class Net>
+std::string summary_of(const Net& net) {
+    std::ostringstream summary;
+    summary << st::summary(net);
+    return summary.str();
+}
+
+template <class Net, class Loss, class... Extra>
+st::diagnostics fit_job(const context& c, const job& j, Net& net, const Loss& loss, outcome& o,
+                        const char* samples, const Extra&... extra) {
+    const auto& opt = c.opt;
+    o.parameters = Net::param_count;
+    c.human << summary_of(net) << "training on " << j.train.size() << " " << samples << " for " << j.p.epochs
+            << " epochs (Adam, lr " << j.p.lr << "), validating on " << j.validation.size() << "\n";
+    st::diagnostics probe{.probe_every = 25, .probe_inputs = st::diagnostics::first_samples(j.train, 256)};
+    o.history = st::fit(
+        net, j.train, loss, st::optim::adam{.lr = static_cast<float>(j.p.lr)},
+        st::schedule::cosine_decay{.decay_steps = std::max<std::size_t>(1, steps_of(j.p, j.train.size())),
+                                   .alpha = j.p.final_lr_fraction},
+        st::epochs{j.p.epochs}, st::batch_size{j.p.batch}, st::seed{opt.seed}, st::threads{opt.threads},
+        st::validation{j.validation}, extra..., st::progress{c.human}, probe);
+    o.validation = st::evaluate(net, j.validation, loss, st::threads{opt.threads});
+    return probe;
+}
+
 // Trains Net on the job's data with sparse categorical cross-entropy and
 // Adam, then diagnoses the run with the diagnostics callback's records, the
 // network's structure (architecture_of) and what the job asks for: the
@@ -114,22 +143,8 @@ outcome train_classifier(const context& c, const job& j) {
     const std::size_t classes = j.class_names.size();
     Net net{st::seed{opt.seed}};
     outcome o;
-    o.parameters = Net::param_count;
-    std::ostringstream summary;
-    summary << st::summary(net);
-    c.human << summary.str() << "training on " << j.train.size() << " images for " << j.p.epochs
-            << " epochs (Adam, lr " << j.p.lr << "), validating on " << j.validation.size() << "\n";
-
     const st::loss::sparse_categorical_crossentropy loss{.from_logits = true};
-    // Dead units are counted on the first 256 training samples at each epoch's end.
-    st::diagnostics probe{.probe_every = 25, .probe_inputs = st::diagnostics::first_samples(j.train, 256)};
-    o.history = st::fit(
-        net, j.train, loss, st::optim::adam{.lr = static_cast<float>(j.p.lr)},
-        st::schedule::cosine_decay{.decay_steps = std::max<std::size_t>(1, steps_of(j.p, j.train.size())),
-                                   .alpha = j.p.final_lr_fraction},
-        st::epochs{j.p.epochs}, st::batch_size{j.p.batch}, st::seed{opt.seed}, st::threads{opt.threads},
-        st::validation{j.validation}, st::progress{c.human}, probe);
-    o.validation = st::evaluate(net, j.validation, loss, st::threads{opt.threads});
+    const auto probe = fit_job(c, j, net, loss, o, "images");
 
     st::diagnose_inputs in{.audit = j.audit, .classes = classes};
     if (j.class_evidence || opt.full_evidence) {
@@ -156,7 +171,7 @@ outcome train_classifier(const context& c, const job& j) {
     }
 
     auto& r = o.report;
-    start_report(o, j, summary.str(),
+    start_report(o, j, summary_of(net),
                  "Validation set (the first " + std::to_string(j.validation.size()) + " test images)");
     add_classifier_images(r, j, st::predict(net, j.validation.x, st::threads{opt.threads}), in.mislabelled);
     add_feature_maps(r, net, j.validation, "validation image 0");

@@ -39,23 +39,9 @@ outcome train_dense_segmentation(const context& c, const job& j) {
     const auto& opt = c.opt;
     dense_output_net net{st::seed{opt.seed}};
     outcome o;
-    o.parameters = dense_output_net::param_count;
-    std::ostringstream summary;
-    summary << st::summary(net);
-    c.human << summary.str() << "training on " << j.train.size() << " canvases for " << j.p.epochs
-            << " epochs (Adam, lr " << j.p.lr << "), validating on " << j.validation.size() << "\n";
-
     const st::loss::pixel_crossentropy<side, side, pixel_classes> loss{.from_logits = true};
-    // Dead units are counted on the first 256 training samples at each epoch's end.
-    st::diagnostics probe{.probe_every = 25, .probe_inputs = st::diagnostics::first_samples(j.train, 256)};
-    o.history = st::fit(
-        net, j.train, loss, st::optim::adam{.lr = static_cast<float>(j.p.lr)},
-        st::schedule::cosine_decay{.decay_steps = std::max<std::size_t>(1, steps_of(j.p, j.train.size())),
-                                   .alpha = j.p.final_lr_fraction},
-        st::epochs{j.p.epochs}, st::batch_size{j.p.batch}, st::seed{opt.seed}, st::threads{opt.threads},
-        st::validation{j.validation}, st::metrics::pixel_accuracy{}, st::metrics::mean_iou{},
-        st::progress{c.human}, probe);
-    o.validation = st::evaluate(net, j.validation, loss, st::threads{opt.threads});
+    const auto probe =
+        fit_job(c, j, net, loss, o, "canvases", st::metrics::pixel_accuracy{}, st::metrics::mean_iou{});
 
     // The network's structure against the per-pixel loss is the evidence.
     // The confusion matrix counts pixels and goes in as it would for any
@@ -73,7 +59,7 @@ outcome train_dense_segmentation(const context& c, const job& j) {
                 std::to_string(o.parameters / std::max<std::size_t>(1, j.train.size())) + " per canvas)";
 
     auto& r = o.report;
-    start_report(o, j, summary.str(),
+    start_report(o, j, summary_of(net),
                  "Validation canvases, per pixel (" + std::to_string(j.validation.size()) + " canvases)");
     const std::size_t shown = std::min<std::size_t>(4, j.validation.size());
     const auto scores = st::predict(net, st::data::take(j.validation, shown).x, st::threads{opt.threads});

@@ -92,27 +92,27 @@ public:
 
 private:
     // MPI counts are int: a buffer over 2^31 values goes in pieces.
-    void all_reduce_as(void* data, std::size_t count, MPI_Datatype type) {
+    template <class Call>
+    static void in_pieces(void* data, std::size_t count, MPI_Datatype type, Call&& call) {
         int bytes = 0;
         MPI_Type_size(type, &bytes);
         auto* at = static_cast<char*>(data);
         while (count > 0) {
             const int piece = static_cast<int>(std::min<std::size_t>(count, INT_MAX));
-            detail::check_mpi(MPI_Allreduce(MPI_IN_PLACE, at, piece, type, MPI_SUM, comm_), "MPI_Allreduce");
+            call(at, piece);
             at += static_cast<std::size_t>(piece) * static_cast<std::size_t>(bytes);
             count -= static_cast<std::size_t>(piece);
         }
     }
+    void all_reduce_as(void* data, std::size_t count, MPI_Datatype type) {
+        in_pieces(data, count, type, [&](void* at, int piece) {
+            detail::check_mpi(MPI_Allreduce(MPI_IN_PLACE, at, piece, type, MPI_SUM, comm_), "MPI_Allreduce");
+        });
+    }
     void broadcast_as(void* data, std::size_t count, MPI_Datatype type, int root) {
-        int bytes = 0;
-        MPI_Type_size(type, &bytes);
-        auto* at = static_cast<char*>(data);
-        while (count > 0) {
-            const int piece = static_cast<int>(std::min<std::size_t>(count, INT_MAX));
+        in_pieces(data, count, type, [&](void* at, int piece) {
             detail::check_mpi(MPI_Bcast(at, piece, type, root, comm_), "MPI_Bcast");
-            at += static_cast<std::size_t>(piece) * static_cast<std::size_t>(bytes);
-            count -= static_cast<std::size_t>(piece);
-        }
+        });
     }
 
     MPI_Comm comm_;

@@ -150,9 +150,10 @@ void BM_openblas_sgemm(benchmark::State& state) {
 }
 BENCHMARK(BM_openblas_sgemm)->Arg(256)->Arg(512)->Arg(1024)->UseRealTime()->Unit(benchmark::kMillisecond);
 
-// The reference network's conv layers alone, one thread, 32 images (one
-// thread's slice of a batch of 64): argument 1 is conv 1 (28x28x1 -> 32),
-// 2 is conv 2 (13x13x32 -> 64).
+// Conv layers alone, one thread, 32 images (one thread's slice of a batch
+// of 64). Arguments 1 and 2 are the reference network's conv 1 (28x28x1 ->
+// 32) and conv 2 (13x13x32 -> 64); 3 to 5 are ResNet-20's 3x3 convolutions
+// of each stage (28x28x16 -> 16, 14x14x32 -> 32, 7x7x64 -> 64, same padding).
 template <class Layer>
 struct conv_case {
     Layer layer;
@@ -175,6 +176,26 @@ struct conv_case {
 };
 using conv1_t = reference_net::layer_type<0>;
 using conv2_t = reference_net::layer_type<2>;
+template <std::size_t Size, std::size_t Channels>
+using resnet_conv_t = typename st::conv2d<Channels, 3, st::same,
+                                          st::no_bias>::template bind<float, st::shape<Size, Size, Channels>>;
+
+// Runs f.template operator()<Layer>() for the layer a benchmark argument names.
+template <class F>
+void with_conv_case(std::int64_t which, F&& f) {
+    switch (which) {
+        case 1:
+            return f.template operator()<conv1_t>();
+        case 2:
+            return f.template operator()<conv2_t>();
+        case 3:
+            return f.template operator()<resnet_conv_t<28, 16>>();
+        case 4:
+            return f.template operator()<resnet_conv_t<14, 32>>();
+        default:
+            return f.template operator()<resnet_conv_t<7, 64>>();
+    }
+}
 
 template <class Layer>
 void conv_forward(benchmark::State& state) {
@@ -201,13 +222,13 @@ void conv_backward(benchmark::State& state) {
         (first_layer ? 1 : 2) * c.flop * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
 }
 void BM_conv_forward(benchmark::State& state) {
-    state.range(0) == 1 ? conv_forward<conv1_t>(state) : conv_forward<conv2_t>(state);
+    with_conv_case(state.range(0), [&]<class Layer>() { conv_forward<Layer>(state); });
 }
 void BM_conv_backward(benchmark::State& state) {
-    state.range(0) == 1 ? conv_backward<conv1_t>(state) : conv_backward<conv2_t>(state);
+    with_conv_case(state.range(0), [&]<class Layer>() { conv_backward<Layer>(state); });
 }
-BENCHMARK(BM_conv_forward)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_conv_backward)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_conv_forward)->DenseRange(1, 5)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_conv_backward)->DenseRange(1, 5)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // batch_norm over conv 1's output (26x26x32), 32 images, one thread: forward
 // and backward in training mode, as bytes moved per second.

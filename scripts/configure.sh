@@ -3,4 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+# The header self-containment check (strata_header_check) is compiled in the
+# sanitizer build, where clang parses the 100-odd headers in half the time.
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DSTRATA_HEADER_CHECK=OFF >/dev/null

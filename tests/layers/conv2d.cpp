@@ -60,6 +60,15 @@ TEST_CASE("conv2d backward matches finite differences") {
     SUBCASE("same, stride 1, tanh") {
         require_gradients_match<st::conv2d<3, 3, st::tanh, st::same>, st::shape<5, 5, 2>>();
     }
+    SUBCASE("same, stride 1, even kernel (the input gradient's padding is uneven)") {
+        require_gradients_match<st::conv2d<3, 2, st::identity, st::same>, st::shape<5, 6, 2>>();
+    }
+    SUBCASE("same, stride 1, 5x5 kernel, more filters than channels") {
+        require_gradients_match<st::conv2d<5, 5, st::relu, st::same, st::no_bias>, st::shape<6, 5, 3>>();
+    }
+    SUBCASE("64 filters: the input gradient is a convolution of depth 576") {
+        require_gradients_match<st::conv2d<64, 3, st::identity, st::same>, st::shape<4, 4, 2>>(1);
+    }
     SUBCASE("valid, stride 2") {
         require_gradients_match<st::conv2d<5, 3, st::identity, st::stride<2>>, st::shape<9, 8, 2>>();
     }
@@ -133,4 +142,5 @@ TEST_CASE("conv2d's fast path agrees with the direct reference loop to 1e-5 (flo
     CHECK(fast_vs_reference<st::conv2d<10, 1, st::identity, st::no_bias>, st::shape<6, 6, 7>>() < 1e-5);
     // Enough samples that the column chunking splits the batch.
     CHECK(fast_vs_reference<st::conv2d<16, 3, st::elu, st::same>, st::shape<40, 40, 8>, 9>() < 1e-5);
+    CHECK(fast_vs_reference<st::conv2d<64, 3, st::relu, st::same>, st::shape<7, 7, 64>>() < 1e-5);  // depth 576
 }

@@ -11,10 +11,13 @@ namespace st = strata;
 TEST_CASE_TEMPLATE("gemm agrees with the reference loop in every transpose mode and edge size", T, float,
                    double) {
     st::rng r(3);
-    // Sizes straddle the register tile (MR, NR) and cache blocks (KC = 256); one-
+    // Sizes straddle the register tile (MR, NR) and cache blocks (KC = 512); one-
     // and two-row products take the row-streaming path in every block width.
-    const std::size_t sizes[][3] = {{1, 1, 1},      {7, 5, 3},    {15, 33, 17}, {29, 65, 257}, {1, 10, 1600},
-                                    {130, 64, 288}, {300, 9, 31}, {1, 200, 37}, {2, 150, 9},   {2, 96, 5}};
+    // Widths of one and three vectors (16, 48, 144 floats) take the one- and
+    // three-vector tiles.
+    const std::size_t sizes[][3] = {
+        {1, 1, 1},    {7, 5, 3},   {15, 33, 17}, {29, 65, 257}, {1, 10, 1600}, {130, 64, 288}, {300, 9, 31},
+        {1, 200, 37}, {2, 150, 9}, {2, 96, 5},   {61, 16, 144}, {33, 48, 600}, {144, 144, 16}, {3, 8, 40}};
     for (const auto& size : sizes)
         for (int mode = 0; mode < 8; ++mode) {
             const std::size_t m = size[0], n = size[1], k = size[2];  // INFO captures them
@@ -78,9 +81,10 @@ template <class T, std::size_t Depth>
 void check_fixed_depth(st::rng& r) {
     // Rows straddle every kernel size (1, 2, 4, 8, MR) and ragged blocks that must
     // be copied out; n = 10 takes the fallback; C sits inside wider rows.
-    for (std::size_t m : {1, 2, 3, 5, 13, 14, 15, 29, 676})
-        for (std::size_t n :
-             {std::size_t(10), st::simd::detail::gemm_tile<T>::nr, 2 * st::simd::detail::gemm_tile<T>::nr})
+    constexpr std::size_t w = st::simd::width<T>;
+    for (std::size_t m : {1, 2, 3, 5, 13, 14, 15, 29, 31, 676})
+        for (std::size_t n : {std::size_t(10), w, st::simd::detail::gemm_tile<T>::nr, 3 * w,
+                              2 * st::simd::detail::gemm_tile<T>::nr})
             for (bool accumulate : {false, true}) {
                 const std::size_t ldc = n + 3;
                 // A is exactly m x Depth: reading a row past its end would leave the vector (ASan).
@@ -106,12 +110,14 @@ TEST_CASE_TEMPLATE("gemm_fixed_depth (A read in place, no packing) agrees with t
     check_fixed_depth<T, 9>(r);
     check_fixed_depth<T, 27>(r);
     check_fixed_depth<T, 288>(r);
+    check_fixed_depth<T, 576>(r);
 }
 
 template <class T, std::size_t M>
 void check_transposed_few_rows(st::rng& r) {
-    for (std::size_t n :
-         {std::size_t(10), st::simd::detail::gemm_tile<T>::nr, 2 * st::simd::detail::gemm_tile<T>::nr})
+    constexpr std::size_t w = st::simd::width<T>;
+    for (std::size_t n : {std::size_t(10), w, st::simd::detail::gemm_tile<T>::nr, 3 * w,
+                          2 * st::simd::detail::gemm_tile<T>::nr})
         for (std::size_t k : {std::size_t(1), std::size_t(7), std::size_t(2000)})
             for (bool accumulate : {false, true}) {
                 const std::size_t ldc = n + 5;

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <exception>
@@ -16,6 +15,8 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "spin.hpp"
 
 namespace strata {
 
@@ -68,7 +69,7 @@ public:
         }
         wake_.notify_all();
         run_share(0, tasks, task);
-        if (!spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; })) {
+        if (!detail::spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; })) {
             std::unique_lock lock(mutex_);
             done_.wait(lock, [&] { return pending_.load(std::memory_order_acquire) == 0; });
         }
@@ -77,22 +78,6 @@ public:
     }
 
 private:
-    // Polls ready() for about 100 µs; false if it never became true.
-    template <class Ready>
-    static bool spin_until(Ready ready) {
-        using clock = std::chrono::steady_clock;
-        const auto give_up = clock::now() + std::chrono::microseconds(100);
-        for (;;) {
-            for (int i = 0; i < 64; ++i) {
-                if (ready()) return true;
-#if defined(__x86_64__) || defined(__i386__)
-                __builtin_ia32_pause();
-#endif
-            }
-            if (clock::now() > give_up) return ready();
-        }
-    }
-
     void run_share(std::size_t thread_index, std::size_t tasks,
                    const std::function<void(std::size_t)>& task) {
         try {
@@ -110,7 +95,7 @@ private:
                 return stopping_.load(std::memory_order_acquire) ||
                        generation_.load(std::memory_order_acquire) != seen;
             };
-            if (!spin_until(called)) {
+            if (!detail::spin_until(called)) {
                 std::unique_lock lock(mutex_);
                 wake_.wait(lock, called);
             }

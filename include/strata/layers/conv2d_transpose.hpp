@@ -69,8 +69,9 @@ struct conv2d_transpose_layer : Penalties {
         for_each_chunk(n, [&](std::size_t first, std::size_t count) {
             // Each input pixel's contribution to every output pixel it reaches: x W^T, then summed in place.
             T* cols = ctx.workspace;
-            simd::gemm<T>(count * H * W, patch, C,
-                          {in + first * In::size, C, false, weights(), C, true, cols, patch}, false);
+            simd::gemm<T, simd::tile_vectors<T>(patch)>(
+                count * H * W, patch, C, {in + first * In::size, C, false, weights(), C, true, cols, patch},
+                false);
             detail::col2im<T, OH, OW, Filters, Kernel, Stride, H, W, rows_axis::pad_before,
                            cols_axis::pad_before>(cols, out + first * out_shape::size, count);
         });
@@ -92,11 +93,12 @@ struct conv2d_transpose_layer : Penalties {
             detail::im2col<T, OH, OW, Filters, Kernel, Stride, H, W, rows_axis::pad_before,
                            cols_axis::pad_before>(dout + first * out_shape::size, dcols, 0, rows);
             // dW (patch x C) += dcols^T x; din = dcols W.
-            simd::gemm<T>(patch, C, rows, {dcols, patch, true, in + first * In::size, C, false, dparams, C},
-                          true);
+            simd::gemm<T, simd::tile_vectors<T>(C)>(
+                patch, C, rows, {dcols, patch, true, in + first * In::size, C, false, dparams, C}, true);
             if (din)
-                simd::gemm<T>(rows, C, patch,
-                              {dcols, patch, false, weights(), C, false, din + first * In::size, C}, false);
+                simd::gemm<T, simd::tile_vectors<T>(C)>(
+                    rows, C, patch, {dcols, patch, false, weights(), C, false, din + first * In::size, C},
+                    false);
         });
     }
 

@@ -63,7 +63,7 @@ struct dense_layer : Penalties {
                     // Boundaries on whole register tiles keep W readable in place.
                     const std::size_t j0 = part * (Units / nr) / parts * nr;
                     const std::size_t j1 = part + 1 == parts ? Units : (part + 1) * (Units / nr) / parts * nr;
-                    detail::gemm_bias_activation<T, Activation>(
+                    detail::gemm_bias_activation<T, Activation, 0, simd::tile_vectors<T>(Units)>(
                         n, j1 - j0, inputs,
                         {in, inputs, false, weights() + j0, Units, false, out + j0, Units},
                         Bias ? bias() + j0 : nullptr);
@@ -72,7 +72,7 @@ struct dense_layer : Penalties {
                 return;
             }
         }
-        detail::gemm_bias_activation<T, Activation>(
+        detail::gemm_bias_activation<T, Activation, 0, simd::tile_vectors<T>(Units)>(
             n, Units, inputs, {in, inputs, false, weights(), Units, false, out, Units}, bias());
     }
 
@@ -80,9 +80,11 @@ struct dense_layer : Penalties {
                   const pass_context<T>&) const {
         detail::bias_activation_backward<T, Activation, Units>(out, dout,
                                                                Bias ? dparams + weight_count : nullptr, n);
-        simd::gemm<T>(inputs, Units, n, {in, inputs, true, dout, Units, false, dparams, Units}, true);
+        simd::gemm<T, simd::tile_vectors<T>(Units)>(
+            inputs, Units, n, {in, inputs, true, dout, Units, false, dparams, Units}, true);
         if (din)
-            simd::gemm<T>(n, inputs, Units, {dout, Units, false, weights(), Units, true, din, inputs}, false);
+            simd::gemm<T, simd::tile_vectors<T>(inputs)>(
+                n, inputs, Units, {dout, Units, false, weights(), Units, true, din, inputs}, false);
     }
 
 private:

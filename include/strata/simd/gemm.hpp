@@ -48,14 +48,35 @@ void gemm_reference(std::size_t m, std::size_t n, std::size_t k, const gemm_oper
 
 namespace detail {
 
-template <class T>
+// The register tile: MR rows x NR = Vectors vectors of C columns.
+template <class T, std::size_t Vectors = 2>
 struct gemm_tile {
-    static constexpr std::size_t vectors = 2;  // NR = two vectors of C columns
+    static constexpr std::size_t vectors = Vectors;
     static constexpr std::size_t nr = vectors * width<T>;
     // Leave registers for the B vectors and the broadcast A value.
     static constexpr std::size_t mr = (vector_registers - vectors - 1) / vectors;
     static constexpr std::size_t kc = 512;  // C tiles are reloaded once per depth block
 };
+
+}  // namespace detail
+
+// Tile width for n columns of C: the widest of two, three or one vectors
+// that divides n, so no column of a tile is computed to be thrown away. A
+// 16-filter convolution with AVX-512 ran two-vector tiles at half their
+// columns and stored every result through the scalar tail. Callers that
+// know n at compile time pass this as gemm's Vectors, so only that tile is
+// compiled: choosing at run time compiles all three, which added a quarter
+// to a training test's compile time.
+template <class T>
+constexpr std::size_t tile_vectors(std::size_t n) {
+    constexpr std::size_t w = width<T>;
+    if (n % (2 * w) == 0) return 2;
+    if (n % (3 * w) == 0 && (vector_registers - 4) / 3 >= 4) return 3;
+    if (n % w == 0 || n < w) return 1;
+    return 2;
+}
+
+namespace detail {
 
 template <class T>
 inline T element_a(const gemm_operands<T>& g, std::size_t i, std::size_t p) {
@@ -65,10 +86,10 @@ inline T element_a(const gemm_operands<T>& g, std::size_t i, std::size_t p) {
 // Packs rows [i0, i0 + rows) x depth [p0, p0 + kc) of op(A) into one MR-row
 // panel, depth-major (panel[p * MR + r]); rows past `rows` are zero. Reads
 // each source row sequentially.
-template <class T>
+template <class T, std::size_t Vectors>
 void pack_a_panel(const gemm_operands<T>& g, std::size_t i0, std::size_t rows, std::size_t p0, std::size_t kc,
                   T* panel) {
-    constexpr std::size_t mr = gemm_tile<T>::mr;
+    constexpr std::size_t mr = gemm_tile<T, Vectors>::mr;
     if (g.transpose_a) {
         for (std::size_t p = 0; p < kc; ++p) {
             const T* src = g.a + (p0 + p) * g.lda + i0;
@@ -88,9 +109,9 @@ void pack_a_panel(const gemm_operands<T>& g, std::size_t i0, std::size_t rows, s
 
 // Packs depth [p0, p0 + kc) x all n columns of op(B) into NR-column panels
 // (panel j at out + j * kc, element [p * NR + c]); columns past n are zero.
-template <class T>
+template <class T, std::size_t Vectors>
 void pack_b(const gemm_operands<T>& g, std::size_t n, std::size_t p0, std::size_t kc, T* out) {
-    constexpr std::size_t nr = gemm_tile<T>::nr;
+    constexpr std::size_t nr = gemm_tile<T, Vectors>::nr;
     for (std::size_t j0 = 0; j0 < n; j0 += nr) {
         const std::size_t cols = std::min(nr, n - j0);
         T* panel = out + j0 * kc;
@@ -126,11 +147,11 @@ void pack_b(const gemm_operands<T>& g, std::size_t n, std::size_t p0, std::size_
 // a[r * Depth + p], over exactly Depth steps (kc is ignored). With the depth
 // known at compile time every A address is a constant offset and the loop
 // unrolls where it is short (a 3x3 kernel over one channel: depth 9).
-template <class T, std::size_t MR, class Finish, std::size_t Depth = 0>
+template <class T, std::size_t Vectors, std::size_t MR, class Finish, std::size_t Depth = 0>
 inline void micro_kernel(std::size_t kc, const T* __restrict a, std::size_t a_step, const T* __restrict b,
                          std::size_t b_step, T* c, std::size_t ldc, std::size_t rows, std::size_t cols,
                          bool accumulate, std::size_t first_col, bool last, const Finish& finish) {
-    using tile = gemm_tile<T>;
+    using tile = gemm_tile<T, Vectors>;
     constexpr std::size_t mr = MR, nv = tile::vectors, w = width<T>;
     batch<T> acc[mr][nv];
 #pragma GCC unroll 32
@@ -173,26 +194,32 @@ inline void micro_kernel(std::size_t kc, const T* __restrict a, std::size_t a_st
         }
 }
 
-// Row counts with a kernel of their own: a tile runs the smallest that covers it.
-template <class T>
+// Row counts with a kernel of their own: a tile runs the smallest that covers
+// it. Only gemm's two-vector tile, which dense layers use at small batches,
+// has the short kernels: the other tiles and the fixed-depth products serve
+// convolutions over hundreds of rows or more, where one ragged block per
+// product is not worth compiling four more kernels for each layer shape.
+template <class T, std::size_t Vectors>
 constexpr std::size_t kernel_rows(std::size_t rows) {
-    constexpr std::size_t mr = gemm_tile<T>::mr;
+    constexpr std::size_t mr = gemm_tile<T, Vectors>::mr;
+    if (Vectors != 2) return mr;
     for (std::size_t k : {1, 2, 4, 8})
         if (k < mr && rows <= k) return k;
     return mr;
 }
 
-template <class T, class Finish, std::size_t Depth = 0>
+template <class T, std::size_t Vectors, class Finish, std::size_t Depth = 0>
 inline void micro_kernel_for_rows(std::size_t kc, const T* a, std::size_t a_step, const T* b,
                                   std::size_t b_step, T* c, std::size_t ldc, std::size_t rows,
                                   std::size_t cols, bool accumulate, std::size_t first_col, bool last,
                                   const Finish& finish) {
     auto run = [&]<std::size_t MR>(std::integral_constant<std::size_t, MR>) {
-        micro_kernel<T, MR, Finish, Depth>(kc, a, a_step, b, b_step, c, ldc, rows, cols, accumulate,
-                                           first_col, last, finish);
+        micro_kernel<T, Vectors, MR, Finish, Depth>(kc, a, a_step, b, b_step, c, ldc, rows, cols, accumulate,
+                                                    first_col, last, finish);
     };
-    constexpr std::size_t mr = gemm_tile<T>::mr;
-    switch (kernel_rows<T>(rows)) {
+    constexpr std::size_t mr = gemm_tile<T, Vectors>::mr;
+    if constexpr (Vectors != 2 || Depth > 0) return run(std::integral_constant<std::size_t, mr>{});
+    switch (kernel_rows<T, Vectors>(rows)) {
         case 1:
             return run(std::integral_constant<std::size_t, 1>{});
         case 2:
@@ -287,11 +314,62 @@ struct no_finish {
     }
 };
 
-template <class T, class Finish = no_finish>
+namespace detail {
+template <class T, std::size_t Vectors, class Finish>
+void gemm_tiled(std::size_t m, std::size_t n, std::size_t k, const gemm_operands<T>& g, bool accumulate,
+                const Finish& finish) {
+    using tile = gemm_tile<T, Vectors>;
+    constexpr std::size_t mr = tile::mr, nr = tile::nr;
+    auto& scratch = thread_scratch<T>();
+    const bool b_in_place = !g.transpose_b && n % nr == 0;
+    const std::size_t n_padded = (n + nr - 1) / nr * nr;
+    const std::size_t kc_max = std::min(tile::kc, k);
+    if (!b_in_place && scratch.b.size() < kc_max * n_padded) scratch.b.resize(kc_max * n_padded);
+    if (scratch.a.size() < kc_max * mr) scratch.a.resize(kc_max * mr);
+
+    for (std::size_t p0 = 0; p0 < k; p0 += tile::kc) {
+        const std::size_t kc = std::min(tile::kc, k - p0);
+        const bool acc = accumulate || p0 > 0;
+        if (!b_in_place) pack_b<T, Vectors>(g, n, p0, kc, scratch.b.data());
+        for (std::size_t i0 = 0; i0 < m; i0 += mr) {
+            const std::size_t rows = std::min(mr, m - i0);
+            const T* a = scratch.a.data();
+            std::size_t a_step = mr;
+            if (g.transpose_a && rows == mr) {
+                a = g.a + p0 * g.lda + i0;
+                a_step = g.lda;
+            } else {
+                pack_a_panel<T, Vectors>(g, i0, rows, p0, kc, scratch.a.data());
+            }
+            for (std::size_t j0 = 0; j0 < n; j0 += nr) {
+                const T* b = b_in_place ? g.b + p0 * g.ldb + j0 : scratch.b.data() + j0 * kc;
+                micro_kernel_for_rows<T, Vectors>(kc, a, a_step, b, b_in_place ? g.ldb : nr,
+                                                  g.c + i0 * g.ldc + j0, g.ldc, rows, std::min(nr, n - j0),
+                                                  acc, j0, p0 + kc == k, finish);
+            }
+        }
+    }
+}
+
+// Calls f(integral_constant<Vectors>) with the tile width chosen for n columns.
+template <class T, class F>
+decltype(auto) with_tile_vectors(std::size_t n, F&& f) {
+    switch (tile_vectors<T>(n)) {
+        case 1:
+            return f(std::integral_constant<std::size_t, 1>{});
+        case 3:
+            return f(std::integral_constant<std::size_t, 3>{});
+        default:
+            return f(std::integral_constant<std::size_t, 2>{});
+    }
+}
+}  // namespace detail
+
+// Vectors fixes the register tile's width (tile_vectors(n) where n is known
+// at compile time); 0 chooses it from n at run time.
+template <class T, std::size_t Vectors = 0, class Finish = no_finish>
 void gemm(std::size_t m, std::size_t n, std::size_t k, const gemm_operands<T>& g, bool accumulate,
           const Finish& finish = {}) {
-    using tile = detail::gemm_tile<T>;
-    constexpr std::size_t mr = tile::mr, nr = tile::nr;
     if (m == 0 || n == 0) return;
     if (k == 0) {
         if (!accumulate)
@@ -307,40 +385,18 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const gemm_operands<T>& g
             detail::gemm_few_rows<T, 2>(n, k, g, accumulate, finish);
         return;
     }
-    auto& scratch = detail::thread_scratch<T>();
-    const bool b_in_place = !g.transpose_b && n % nr == 0;
-    const std::size_t n_padded = (n + nr - 1) / nr * nr;
-    const std::size_t kc_max = std::min(tile::kc, k);
-    if (!b_in_place && scratch.b.size() < kc_max * n_padded) scratch.b.resize(kc_max * n_padded);
-    if (scratch.a.size() < kc_max * mr) scratch.a.resize(kc_max * mr);
-
-    for (std::size_t p0 = 0; p0 < k; p0 += tile::kc) {
-        const std::size_t kc = std::min(tile::kc, k - p0);
-        const bool acc = accumulate || p0 > 0;
-        if (!b_in_place) detail::pack_b(g, n, p0, kc, scratch.b.data());
-        for (std::size_t i0 = 0; i0 < m; i0 += mr) {
-            const std::size_t rows = std::min(mr, m - i0);
-            const T* a = scratch.a.data();
-            std::size_t a_step = mr;
-            if (g.transpose_a && rows == mr) {
-                a = g.a + p0 * g.lda + i0;
-                a_step = g.lda;
-            } else {
-                detail::pack_a_panel(g, i0, rows, p0, kc, scratch.a.data());
-            }
-            for (std::size_t j0 = 0; j0 < n; j0 += nr) {
-                const T* b = b_in_place ? g.b + p0 * g.ldb + j0 : scratch.b.data() + j0 * kc;
-                detail::micro_kernel_for_rows(kc, a, a_step, b, b_in_place ? g.ldb : nr,
-                                              g.c + i0 * g.ldc + j0, g.ldc, rows, std::min(nr, n - j0), acc,
-                                              j0, p0 + kc == k, finish);
-            }
-        }
-    }
+    if constexpr (Vectors > 0)
+        detail::gemm_tiled<T, Vectors>(m, n, k, g, accumulate, finish);
+    else
+        detail::with_tile_vectors<T>(n, [&]<std::size_t V>(std::integral_constant<std::size_t, V>) {
+            detail::gemm_tiled<T, V>(m, n, k, g, accumulate, finish);
+        });
 }
 
 // Past this depth a fixed-depth tile would stream a B panel too large for L2
-// once per row tile; gemm's depth blocking takes over.
-inline constexpr std::size_t max_fixed_depth = 512;
+// once per row tile; gemm's depth blocking takes over. At 512, a 3x3
+// 64-channel convolution (depth 576) went through packing and ran 46% longer.
+inline constexpr std::size_t max_fixed_depth = 1024;
 
 // C = A B (or C += A B) for a depth known at compile time, with A row-major
 // and read in place (lda == Depth) and B in place: nothing is packed, and
@@ -348,33 +404,38 @@ inline constexpr std::size_t max_fixed_depth = 512;
 // how convolutions multiply their im2col rows: packing A cost as much as the
 // arithmetic at depth 9 and ~25% at depth 288 (3x3x32). Falls back to gemm
 // past max_fixed_depth or when n is not a whole number of register tiles.
-template <class T, std::size_t Depth, class Finish = no_finish>
+// Vectors fixes the tile width where the caller knows n at compile time
+// (tile_vectors); 0 chooses it from n.
+template <class T, std::size_t Depth, std::size_t Vectors = 0, class Finish = no_finish>
 void gemm_fixed_depth(std::size_t m, std::size_t n, const T* a, const T* b, std::size_t ldb, T* c,
                       std::size_t ldc, bool accumulate, const Finish& finish = {}) {
-    constexpr std::size_t mr = detail::gemm_tile<T>::mr, nr = detail::gemm_tile<T>::nr;
     static_assert(Depth >= 1, "gemm_fixed_depth: depth must be at least 1");
-    if constexpr (Depth > max_fixed_depth) {
-        gemm<T>(m, n, Depth, {a, Depth, false, b, ldb, false, c, ldc}, accumulate, finish);
+    if constexpr (Vectors == 0) {
+        detail::with_tile_vectors<T>(n, [&]<std::size_t V>(std::integral_constant<std::size_t, V>) {
+            gemm_fixed_depth<T, Depth, V>(m, n, a, b, ldb, c, ldc, accumulate, finish);
+        });
+    } else if constexpr (Depth > max_fixed_depth) {
+        gemm<T, Vectors>(m, n, Depth, {a, Depth, false, b, ldb, false, c, ldc}, accumulate, finish);
     } else {
+        constexpr std::size_t mr = detail::gemm_tile<T, Vectors>::mr, nr = detail::gemm_tile<T, Vectors>::nr;
         if (n % nr != 0) {
-            gemm<T>(m, n, Depth, {a, Depth, false, b, ldb, false, c, ldc}, accumulate, finish);
+            gemm<T, Vectors>(m, n, Depth, {a, Depth, false, b, ldb, false, c, ldc}, accumulate, finish);
             return;
         }
         for (std::size_t i0 = 0; i0 < m; i0 += mr) {
             const std::size_t rows = std::min(mr, m - i0);
             const T* a_rows = a + i0 * Depth;
-            // The kernel reads as many rows as it computes: a ragged last block
-            // that no kernel size matches is copied out, zero-padded, so the
-            // read stays inside A.
+            // The kernel reads a whole tile of rows: a ragged last block is
+            // copied out, zero-padded, so the read stays inside A.
             alignas(64) T padded[mr * Depth];
-            if (detail::kernel_rows<T>(rows) != rows) {
+            if (rows != mr) {
                 std::fill(std::copy_n(a_rows, rows * Depth, padded), padded + mr * Depth, T(0));
                 a_rows = padded;
             }
             for (std::size_t j0 = 0; j0 < n; j0 += nr)
-                detail::micro_kernel_for_rows<T, Finish, Depth>(Depth, a_rows, 0, b + j0, ldb,
-                                                                c + i0 * ldc + j0, ldc, rows, nr, accumulate,
-                                                                j0, true, finish);
+                detail::micro_kernel_for_rows<T, Vectors, Finish, Depth>(Depth, a_rows, 0, b + j0, ldb,
+                                                                         c + i0 * ldc + j0, ldc, rows, nr,
+                                                                         accumulate, j0, true, finish);
         }
     }
 }
@@ -384,20 +445,24 @@ void gemm_fixed_depth(std::size_t m, std::size_t n, const T* a, const T* b, std:
 // the whole depth accumulates in registers and each C tile is stored once.
 // A 3x3 single-channel convolution's weight gradient has M = 9 and a depth
 // of every pixel in the batch; the general path computed 14 rows for it
-// and packed A^T. Falls back to gemm when n is not whole register tiles.
+// and packed A^T. Falls back to gemm when n is not whole register tiles or
+// M exceeds the rows of the tile n calls for.
 template <class T, std::size_t M>
 void gemm_transposed_a_few_rows(std::size_t n, std::size_t k, const T* a, const T* b, std::size_t ldb, T* c,
                                 std::size_t ldc, bool accumulate) {
-    constexpr std::size_t nr = detail::gemm_tile<T>::nr;
-    static_assert(M >= 1 && M <= detail::gemm_tile<T>::mr,
-                  "gemm_transposed_a_few_rows: M exceeds a register tile");
-    if (n % nr != 0 || k == 0) {
-        gemm<T>(M, n, k, {a, M, true, b, ldb, false, c, ldc}, accumulate);
-        return;
-    }
-    for (std::size_t j0 = 0; j0 < n; j0 += nr)
-        detail::micro_kernel<T, M>(k, a, M, b + j0, ldb, c + j0, ldc, M, nr, accumulate, j0, true,
-                                   no_finish{});
+    static_assert(M >= 1, "gemm_transposed_a_few_rows: M must be at least 1");
+    detail::with_tile_vectors<T>(n, [&]<std::size_t V>(std::integral_constant<std::size_t, V>) {
+        constexpr std::size_t nr = detail::gemm_tile<T, V>::nr;
+        if constexpr (M <= detail::gemm_tile<T, V>::mr) {
+            if (n % nr == 0 && k > 0) {
+                for (std::size_t j0 = 0; j0 < n; j0 += nr)
+                    detail::micro_kernel<T, V, M>(k, a, M, b + j0, ldb, c + j0, ldc, M, nr, accumulate, j0,
+                                                  true, no_finish{});
+                return;
+            }
+        }
+        gemm<T, V>(M, n, k, {a, M, true, b, ldb, false, c, ldc}, accumulate);
+    });
 }
 
 }  // namespace strata::simd

@@ -142,5 +142,6 @@ TEST_CASE("conv2d's fast path agrees with the direct reference loop to 1e-5 (flo
     CHECK(fast_vs_reference<st::conv2d<10, 1, st::identity, st::no_bias>, st::shape<6, 6, 7>>() < 1e-5);
     // Enough samples that the column chunking splits the batch.
     CHECK(fast_vs_reference<st::conv2d<16, 3, st::elu, st::same>, st::shape<40, 40, 8>, 9>() < 1e-5);
-    CHECK(fast_vs_reference<st::conv2d<64, 3, st::relu, st::same>, st::shape<7, 7, 64>>() < 1e-5);  // depth 576
+    CHECK(fast_vs_reference<st::conv2d<64, 3, st::relu, st::same>, st::shape<7, 7, 64>>() <
+          1e-5);  // depth 576
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Sets up and runs the sanitizer stages CI adds to the test command: the whole
-# suite (PyTorch conformance included; the examples are left to the other
-# stages) under AddressSanitizer + UBSan, the
+# Sets up and runs the sanitizer stages CI adds to the test command: the
+# tests (the examples, the whole-network PyTorch conformance suite and the
+# compile-failure tests are left to the other stages) under AddressSanitizer
+# + UBSan, the
 # threading tests under ThreadSanitizer, then each libFuzzer target for
 # STRATA_FUZZ_SECONDS seconds (default 10: a replay of the corpus and a short
 # search; the long runs are recorded in the README). Any report fails the script.

@@ -1,0 +1,32 @@
+# Every public header compiles on its own (one generated file each). CI
+# builds it in its unoptimised clang -Werror stage, where the 100-odd
+# headers cost least; the README's test command leaves it out.
+if(STRATA_HEADER_CHECK)
+  file(GLOB_RECURSE _headers RELATIVE ${PROJECT_SOURCE_DIR}/include CONFIGURE_DEPENDS
+       ${PROJECT_SOURCE_DIR}/include/strata/*.hpp)
+  if(NOT TARGET strata_image)
+    list(FILTER _headers EXCLUDE REGEX "^strata/(image/|data/image_)")
+  endif()
+  if(NOT TARGET strata_mpi)
+    list(FILTER _headers EXCLUDE REGEX "^strata/distributed/mpi")
+  endif()
+  if(NOT TARGET strata_onnx_io)
+    list(FILTER _headers EXCLUDE REGEX "^strata/onnx/")
+  endif()
+  set(_header_sources)
+  foreach(header IN LISTS _headers)
+    string(MAKE_C_IDENTIFIER ${header} _id)
+    set(_tu ${PROJECT_BINARY_DIR}/header_check/${_id}.cpp)
+    file(CONFIGURE OUTPUT ${_tu} CONTENT "#include <${header}>\n")
+    list(APPEND _header_sources ${_tu})
+  endforeach()
+  add_library(strata_header_check OBJECT ${_header_sources})
+  target_link_libraries(strata_header_check PRIVATE strata::strata strata_project_flags)
+  if(TARGET strata_image)
+    target_link_libraries(strata_header_check PRIVATE strata::image)
+  endif()
+  if(TARGET strata_mpi)
+    target_link_libraries(strata_header_check PRIVATE strata::mpi)
+  endif()
+endif()
+

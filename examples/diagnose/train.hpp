@@ -103,10 +103,6 @@ void add_feature_maps(st::report::content& r, const Net& net, const st::data::da
     r.images.push_back(std::move(maps));
 }
 
-// What every scenario's run shares: the summary line, a fit with Adam on the
-// job's schedule with the diagnostics probe (dead units counted on the first
-// 256 training samples), and the validation evaluation. `samples` names what
-// the data holds; `extra` are more fit options (metrics).
 template <class Net>
 std::string summary_of(const Net& net) {
     std::ostringstream summary;
@@ -114,6 +110,10 @@ std::string summary_of(const Net& net) {
     return summary.str();
 }
 
+// What every scenario's run shares: the summary line, a fit with Adam on the
+// job's schedule with the diagnostics probe (dead units counted on the first
+// 256 training samples), and the validation evaluation. `samples` names what
+// the data holds; `extra` are more fit options (metrics).
 template <class Net, class Loss, class... Extra>
 st::diagnostics fit_job(const context& c, const job& j, Net& net, const Loss& loss, outcome& o,
                         const char* samples, const Extra&... extra) {

@@ -275,7 +275,7 @@ struct conv2d_layer : Penalties {
     // half; smaller chunks made backward-weights reload dW too often.
     static constexpr std::size_t column_budget = 1536 * 1024;
     static constexpr std::size_t column_floats_per_sample =
-        std::max(OH * OW * patch, data_gradient_by_convolution ? H* W* flipped_patch : 0);
+        std::max(OH * OW * patch, data_gradient_by_convolution ? (H* W* flipped_patch) : 0);
     static constexpr std::size_t column_bytes_per_sample = column_floats_per_sample * sizeof(T);
     static constexpr std::size_t chunk_samples =
         column_bytes_per_sample >= column_budget ? 1 : column_budget / column_bytes_per_sample;

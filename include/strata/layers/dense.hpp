@@ -34,8 +34,10 @@ struct dense_layer : Penalties {
     static constexpr std::size_t param_count = weight_count + bias_count;
     // Worth splitting across threads for one sample: from ~100k weights, and
     // only for element-wise activations (softmax needs the whole row).
+    // The register tile of a product with Units columns.
+    using tile = simd::detail::gemm_tile<T, simd::tile_vectors<T>(Units)>;
     static constexpr bool split_worthwhile =
-        Activation::elementwise && weight_count >= 100'000 && Units >= 2 * simd::detail::gemm_tile<T>::nr;
+        Activation::elementwise && weight_count >= 100'000 && Units >= 2 * tile::nr;
 
     static std::size_t workspace_size(std::size_t) { return 0; }
     void bind_parameters(T* p) { params_ = p; }
@@ -57,13 +59,13 @@ struct dense_layer : Penalties {
             // The executor offers its idle threads only for a batch too small to give
             // each its own samples: then each streams its share of the units' weights.
             if (ctx.pool) {
-                constexpr std::size_t nr = simd::detail::gemm_tile<T>::nr;
+                constexpr std::size_t nr = tile::nr;
                 const std::size_t parts = std::min(ctx.pool->size(), Units / nr);
                 auto share = [&](std::size_t part) {
                     // Boundaries on whole register tiles keep W readable in place.
                     const std::size_t j0 = part * (Units / nr) / parts * nr;
                     const std::size_t j1 = part + 1 == parts ? Units : (part + 1) * (Units / nr) / parts * nr;
-                    detail::gemm_bias_activation<T, Activation, 0, simd::tile_vectors<T>(Units)>(
+                    detail::gemm_bias_activation<T, Activation, 0, tile::vectors>(
                         n, j1 - j0, inputs,
                         {in, inputs, false, weights() + j0, Units, false, out + j0, Units},
                         Bias ? bias() + j0 : nullptr);
@@ -72,7 +74,7 @@ struct dense_layer : Penalties {
                 return;
             }
         }
-        detail::gemm_bias_activation<T, Activation, 0, simd::tile_vectors<T>(Units)>(
+        detail::gemm_bias_activation<T, Activation, 0, tile::vectors>(
             n, Units, inputs, {in, inputs, false, weights(), Units, false, out, Units}, bias());
     }
 
@@ -80,8 +82,8 @@ struct dense_layer : Penalties {
                   const pass_context<T>&) const {
         detail::bias_activation_backward<T, Activation, Units>(out, dout,
                                                                Bias ? dparams + weight_count : nullptr, n);
-        simd::gemm<T, simd::tile_vectors<T>(Units)>(
-            inputs, Units, n, {in, inputs, true, dout, Units, false, dparams, Units}, true);
+        simd::gemm<T, tile::vectors>(inputs, Units, n, {in, inputs, true, dout, Units, false, dparams, Units},
+                                     true);
         if (din)
             simd::gemm<T, simd::tile_vectors<T>(inputs)>(
                 n, inputs, Units, {dout, Units, false, weights(), Units, true, din, inputs}, false);

@@ -194,15 +194,10 @@ inline void micro_kernel(std::size_t kc, const T* __restrict a, std::size_t a_st
         }
 }
 
-// Row counts with a kernel of their own: a tile runs the smallest that covers
-// it. Only gemm's two-vector tile, which dense layers use at small batches,
-// has the short kernels: the other tiles and the fixed-depth products serve
-// convolutions over hundreds of rows or more, where one ragged block per
-// product is not worth compiling four more kernels for each layer shape.
+// Row counts with a kernel of their own: a tile runs the smallest that covers it.
 template <class T, std::size_t Vectors>
 constexpr std::size_t kernel_rows(std::size_t rows) {
     constexpr std::size_t mr = gemm_tile<T, Vectors>::mr;
-    if (Vectors != 2) return mr;
     for (std::size_t k : {1, 2, 4, 8})
         if (k < mr && rows <= k) return k;
     return mr;
@@ -218,6 +213,10 @@ inline void micro_kernel_for_rows(std::size_t kc, const T* a, std::size_t a_step
                                                     first_col, last, finish);
     };
     constexpr std::size_t mr = gemm_tile<T, Vectors>::mr;
+    // Only gemm's two-vector tile, which dense layers use at small batches,
+    // has the short kernels: the other tiles and the fixed-depth products
+    // serve convolutions over hundreds of rows or more, where one ragged
+    // block per product is not worth four more kernels per layer shape.
     if constexpr (Vectors != 2 || Depth > 0) return run(std::integral_constant<std::size_t, mr>{});
     switch (kernel_rows<T, Vectors>(rows)) {
         case 1:
@@ -426,11 +425,15 @@ void gemm_fixed_depth(std::size_t m, std::size_t n, const T* a, const T* b, std:
             const std::size_t rows = std::min(mr, m - i0);
             const T* a_rows = a + i0 * Depth;
             // The kernel reads a whole tile of rows: a ragged last block is
-            // copied out, zero-padded, so the read stays inside A.
-            alignas(64) T padded[mr * Depth];
+            // copied out, zero-padded, so the read stays inside A. The copy
+            // goes to the thread's scratch (grown once), not the stack: at
+            // depth 1024 a tile is 120 KB of floats.
             if (rows != mr) {
-                std::fill(std::copy_n(a_rows, rows * Depth, padded), padded + mr * Depth, T(0));
-                a_rows = padded;
+                auto& scratch = detail::thread_scratch<T>().a;
+                if (scratch.size() < mr * Depth) scratch.resize(mr * Depth);
+                std::fill(std::copy_n(a_rows, rows * Depth, scratch.data()), scratch.data() + mr * Depth,
+                          T(0));
+                a_rows = scratch.data();
             }
             for (std::size_t j0 = 0; j0 < n; j0 += nr)
                 detail::micro_kernel_for_rows<T, Vectors, Finish, Depth>(Depth, a_rows, 0, b + j0, ldb,

@@ -7,6 +7,7 @@
 
 #include <benchmark/benchmark.h>
 #include <cblas.h>
+#include <strata/simd/winograd.hpp>
 #include <strata/strata.hpp>
 
 namespace st = strata;
@@ -229,6 +230,40 @@ void BM_conv_backward(benchmark::State& state) {
 }
 BENCHMARK(BM_conv_forward)->DenseRange(1, 5)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_conv_backward)->DenseRange(1, 5)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// Winograd F(2x2, 3x3) alone on the same shapes as BM_conv_forward/2..5 (32
+// images, one thread). GFLOP/s counts direct convolution's multiply-adds
+// ("effective"), so it compares with BM_conv_forward and the FMA peak.
+template <std::size_t H, std::size_t C, std::size_t F, std::size_t OH, std::size_t Pad>
+void winograd_forward(benchmark::State& state) {
+    using wino = st::simd::winograd_f2_3<float, H, H, C, F, OH, OH, Pad, Pad>;
+    constexpr std::size_t n = 32;
+    std::vector<float> in(n * H * H * C), weights(9 * C * F), out(n * OH * OH * F),
+        workspace(wino::workspace_size());
+    st::rng r(1);
+    for (auto& v : in) v = static_cast<float>(r.uniform());
+    for (auto& v : weights) v = static_cast<float>(r.uniform(-0.1, 0.1));
+    for (auto _ : state) {
+        wino::forward(in.data(), weights.data(), out.data(), n, workspace.data(), st::simd::no_finish{});
+        benchmark::DoNotOptimize(out.data());
+    }
+    const double flop = 2.0 * n * OH * OH * F * 9 * C;
+    state.counters["GFLOP/s"] =
+        benchmark::Counter(flop * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
+}
+void BM_winograd_forward(benchmark::State& state) {
+    switch (state.range(0)) {
+        case 2:
+            return winograd_forward<13, 32, 64, 11, 0>(state);
+        case 3:
+            return winograd_forward<28, 16, 16, 28, 1>(state);
+        case 4:
+            return winograd_forward<14, 32, 32, 14, 1>(state);
+        default:
+            return winograd_forward<7, 64, 64, 7, 1>(state);
+    }
+}
+BENCHMARK(BM_winograd_forward)->DenseRange(2, 5)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // batch_norm over conv 1's output (26x26x32), 32 images, one thread: forward
 // and backward in training mode, as bytes moved per second.

@@ -92,9 +92,10 @@ struct step_result {
     double loss;
 };
 
+template <class Net = bn_net>
 step_result one_step(std::size_t thread_count, const std::vector<double>& x, const std::vector<double>& y) {
-    bn_net net{st::seed{5}};
-    st::executor<bn_net> exec(st::threads{thread_count});
+    Net net{st::seed{5}};
+    st::executor<Net> exec(st::threads{thread_count});
     const auto stats =
         exec.train_batch(net, x.data(), y.data(), y.size(), st::loss::sparse_categorical_crossentropy{}, 1);
     REQUIRE(stats.finite);
@@ -157,4 +158,43 @@ TEST_CASE("summary counts moving statistics as non-trainable") {
     std::ostringstream out;
     out << s;
     CHECK(out.str().find("Non-trainable params: 8") != std::string::npos);
+}
+
+TEST_CASE("batch_norm runs the element-wise activation after it in its own passes") {
+    using in = st::shape<3, 4, 6>;
+    using bn = st::batch_norm::bind<double, in>;
+    static_assert(st::detail::fuses_activation<bn, st::relu::bind<double, in>>::value);
+    static_assert(st::detail::fuses_activation<bn, st::elu::bind<double, in>>::value);
+    // Softmax mixes channels; a layer without forward_activated runs its own.
+    static_assert(!st::detail::fuses_activation<bn, st::softmax::bind<double, in>>::value);
+    static_assert(
+        !st::detail::fuses_activation<st::conv2d<6, 1>::bind<double, in>, st::relu::bind<double, in>>::value);
+
+    SUBCASE("the pair's gradients match finite differences") {
+        // 6 and 20 channels: vectors and a scalar tail; flat features after a dense layer.
+        st::testing::require_gradients_match<st::chain<st::batch_norm, st::elu>, in>(3, 31);
+        st::testing::require_gradients_match<st::chain<st::batch_norm, st::tanh>, st::shape<2, 3, 20>>(2, 32);
+        st::testing::require_gradients_match<st::chain<st::dense<7>, st::batch_norm, st::sigmoid>, st::shape<5>>(
+            6, 33);
+        st::testing::require_gradients_match<st::chain<st::batch_norm, st::elu>, in>(3, 34, 1.0, false);
+    }
+    SUBCASE("a network trains as it does with the pair run apart") {
+        // chain<relu> is not an activation layer, so nothing fuses there.
+        using apart = st::basic_sequential<double, st::input<6, 6, 2>, st::conv2d<5, 3>, st::batch_norm,
+                                           st::chain<st::relu>, st::flatten, st::dense<6>, st::batch_norm,
+                                           st::dense<3>>;
+        static_assert(bn_net::list_type::fuses_next<1>() && !apart::list_type::fuses_next<1>());
+        st::rng r(10);
+        std::vector<double> x(9 * 72), y(9);
+        for (auto& v : x) v = r.uniform(-1, 1);
+        for (std::size_t i = 0; i < y.size(); ++i) y[i] = double(i % 3);
+        const auto separate = one_step<apart>(2, x, y), fused = one_step<bn_net>(2, x, y);
+        CHECK(fused.loss == doctest::Approx(separate.loss).epsilon(1e-12));
+        REQUIRE(fused.gradients.size() == separate.gradients.size());
+        double worst = 0;
+        for (std::size_t i = 0; i < fused.gradients.size(); ++i)
+            worst = std::max(worst, std::abs(fused.gradients[i] - separate.gradients[i]));
+        CHECK(worst < 1e-12);
+        CHECK(fused.state == separate.state);
+    }
 }

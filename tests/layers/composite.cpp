@@ -29,6 +29,20 @@ TEST_CASE("composites' backward matches finite differences") {
                          st::shortcut<st::conv2d<4, 1, st::stride<2>>, st::batch_norm>>,
             st::shape<5, 5, 2>>(3);
     }
+    SUBCASE("residuals with the activation after the sum applied in their pass") {
+        // As ResNet: chain<residual, relu>; elu and tanh are smooth for finite differences.
+        using identity_block = st::residual<st::conv2d<2, 3, st::same>, st::batch_norm, st::elu,
+                                            st::conv2d<2, 3, st::same>, st::batch_norm>;
+        using projecting_block =
+            st::residual<st::conv2d<4, 3, st::same, st::stride<2>>, st::batch_norm, st::tanh,
+                         st::shortcut<st::conv2d<4, 1, st::stride<2>>, st::batch_norm>>;
+        using in = st::shape<4, 4, 2>;
+        static_assert(st::detail::fuses_activation<identity_block::bind<double, in>,
+                                                   st::elu::bind<double, in>>::value);
+        require_gradients_match<st::chain<identity_block, st::elu>, in>(3);
+        require_gradients_match<st::chain<projecting_block, st::tanh>, st::shape<5, 5, 2>>(3);
+        require_gradients_match<st::chain<identity_block, st::elu, identity_block, st::elu>, in>(2, 4);
+    }
     SUBCASE("residual with dropout inside (the same masks in both passes)") {
         require_gradients_match<
             st::residual<st::conv2d<3, 3, st::tanh, st::same>, st::dropout<0.4>, st::conv2d<3, 1>>,

@@ -82,8 +82,15 @@ TEST_CASE("conv2d backward matches finite differences") {
     SUBCASE("one input channel, many filters (first-layer shape)") {
         require_gradients_match<st::conv2d<32, 3, st::relu>, st::shape<10, 10, 1>>(3);
     }
-    SUBCASE("wide enough to cross GEMM tiles") {
+    SUBCASE("wide enough to cross GEMM tiles (Winograd forward, valid)") {
+        static_assert(st::conv2d<40, 3, st::leaky_relu>::bind<double, st::shape<8, 8, 20>>::winograd);
         require_gradients_match<st::conv2d<40, 3, st::leaky_relu>, st::shape<8, 8, 20>>(3);
+    }
+    SUBCASE("Winograd forward and input gradient: same padding, odd sizes, scalar channel tails") {
+        using in = st::shape<5, 7, 18>;
+        static_assert(st::conv2d<17, 3, st::elu, st::same>::bind<double, in>::winograd);
+        require_gradients_match<st::conv2d<17, 3, st::elu, st::same>, in>(3);
+        require_gradients_match<st::conv2d<16, 3, st::identity, st::same, st::no_bias>, st::shape<6, 6, 16>>(2);
     }
 }
 
@@ -135,6 +142,11 @@ double fast_vs_reference() {
 }  // namespace
 
 TEST_CASE("conv2d's fast path agrees with the direct reference loop to 1e-5 (float)") {
+    // Winograd's layers: the reference network's conv 2 and ResNet's stages.
+    static_assert(st::conv2d<64, 3, st::relu>::bind<float, st::shape<13, 13, 32>>::winograd);
+    CHECK(fast_vs_reference<st::conv2d<16, 3, st::identity, st::same, st::no_bias>, st::shape<28, 28, 16>>() <
+          1e-5);
+    CHECK(fast_vs_reference<st::conv2d<32, 3, st::relu, st::same>, st::shape<14, 14, 32>>() < 1e-5);
     CHECK(fast_vs_reference<st::conv2d<32, 3, st::relu>, st::shape<28, 28, 1>>() < 1e-5);
     CHECK(fast_vs_reference<st::conv2d<64, 3, st::relu>, st::shape<13, 13, 32>>() < 1e-5);
     CHECK(fast_vs_reference<st::conv2d<24, 5, st::tanh, st::same, st::stride<2>>, st::shape<11, 9, 3>>() <

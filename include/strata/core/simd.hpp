@@ -114,6 +114,22 @@ inline batch<T> positive_select(const batch<T>& cond, const batch<T>& if_positiv
     return xsimd::select(cond > batch<T>(T(0)), if_positive, otherwise);
 }
 
+// One spelling of a loop body for vectors (V a batch) and the scalar tail (V = T).
+template <class V, class T>
+inline V load_as(const T* p) noexcept {
+    if constexpr (std::is_same_v<V, T>)
+        return *p;
+    else
+        return load(p);
+}
+template <class T, class V>
+inline void store_as(T* p, const V& v) noexcept {
+    if constexpr (std::is_same_v<V, T>)
+        *p = v;
+    else
+        store(p, v);
+}
+
 // Applies f to n elements: vectors first, then a scalar tail through the same f.
 template <class T, class F>
 inline void transform(const T* in, T* out, std::size_t n, F f) noexcept {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstring>
 #include <string_view>
+#include <type_traits>
 
 #include "../core/real.hpp"
 #include "../core/simd.hpp"
@@ -169,15 +170,40 @@ struct activation_layer : parameter_free_layer {
     using activation = Activation;
     static constexpr std::string_view name = Activation::name;
 
+    // Element-wise ones read one buffer and write the other in a single pass.
     void forward(const T* in, T* out, std::size_t n, const pass_context<T>&) const {
-        std::memcpy(out, in, n * In::size * sizeof(T));
-        Activation::forward_inplace(out, n * In::size, channels_of<In>);
+        if constexpr (Activation::elementwise) {
+            simd::transform(in, out, n * In::size, [](auto x) { return Activation::value(x); });
+        } else {
+            std::memcpy(out, in, n * In::size * sizeof(T));
+            Activation::forward_inplace(out, n * In::size, channels_of<In>);
+        }
     }
     void backward(const T*, const T* out, T* dout, T* din, T*, std::size_t n, const pass_context<T>&) const {
         if (!din) return;
-        Activation::backward_inplace(out, dout, n * In::size, channels_of<In>);
-        std::memcpy(din, dout, n * In::size * sizeof(T));
+        if constexpr (Activation::elementwise) {
+            simd::transform(out, dout, din, n * In::size,
+                            [](auto y, auto d) { return d * Activation::derivative_from_output(y); });
+        } else {
+            Activation::backward_inplace(out, dout, n * In::size, channels_of<In>);
+            std::memcpy(din, dout, n * In::size * sizeof(T));
+        }
     }
 };
+
+namespace detail {
+// Whether layer Layer applies the element-wise activation layer Next in its
+// own passes (template forward_activated / backward_activated, as batch_norm):
+// layer lists then run the two as one and never write Layer's own output.
+template <class Layer, class Next>
+struct fuses_activation : std::false_type {};
+template <class Layer, class T, class In, class Activation>
+    requires(Activation::elementwise &&
+             requires(const Layer& l, const T* x, T* y, std::size_t n, const pass_context<T>& c) {
+                 l.template forward_activated<Activation>(x, y, n, c);
+                 l.template backward_activated<Activation>(x, x, y, y, y, n, c);
+             })
+struct fuses_activation<Layer, activation_layer<T, In, Activation>> : std::true_type {};
+}  // namespace detail
 
 }  // namespace strata

@@ -23,26 +23,12 @@
 #include <type_traits>
 
 #include "../core/simd.hpp"
+#include "activation.hpp"
 #include "layer.hpp"
 
 namespace strata {
 
 namespace detail {
-// One spelling of a channel loop body for vectors and the scalar tail.
-template <class V, class T>
-inline V load_as(const T* p) noexcept {
-    if constexpr (std::is_same_v<V, T>)
-        return *p;
-    else
-        return simd::load(p);
-}
-template <class T, class V>
-inline void store_as(T* p, const V& v) noexcept {
-    if constexpr (std::is_same_v<V, T>)
-        *p = v;
-    else
-        simd::store(p, v);
-}
 // Calls body(c, V{}) for each channel offset c, with V a SIMD batch where a
 // whole vector fits and T for the tail.
 template <class T, std::size_t Channels, class Body>
@@ -114,6 +100,18 @@ struct batch_norm_layer {
     // In training mode this also updates the moving statistics (once per
     // batch, by the first slice's thread).
     void forward(const T* in, T* out, std::size_t n, const pass_context<T>& ctx) const {
+        forward_activated<identity>(in, out, n, ctx);
+    }
+    void backward(const T* in, const T* out, T* dout, T* din, T* dparams, std::size_t n,
+                  const pass_context<T>& ctx) const {
+        backward_activated<identity>(in, out, dout, din, dparams, n, ctx);
+    }
+
+    // The layer and an element-wise activation after it in one pass each way
+    // (layer_list runs the pair so): out = Activation(batch_norm(in)), and
+    // backward takes that out. Two passes over the activations fewer each way.
+    template <class Activation>
+    void forward_activated(const T* in, T* out, std::size_t n, const pass_context<T>& ctx) const {
         const std::size_t rows = n * pixels;
         T* mean = ctx.workspace;
         T* inv_std = ctx.workspace + channels;
@@ -128,7 +126,7 @@ struct batch_norm_layer {
             std::array<double, 2 * channels + 1> sums{};
             sum_rows(rows, sums.data(), [&](std::size_t at, std::size_t c, auto v) {
                 using V = decltype(v);
-                const V d = detail::load_as<V>(in + at) - detail::load_as<V>(shift.data() + c);
+                const V d = simd::load_as<V>(in + at) - simd::load_as<V>(shift.data() + c);
                 return std::array<V, 2>{d, d * d};
             });
             sums[2 * channels] = static_cast<double>(rows);
@@ -164,13 +162,18 @@ struct batch_norm_layer {
         }
         detail::over_rows<T, channels>(0, rows, [&](std::size_t at, std::size_t c, auto v) {
             using V = decltype(v);
-            detail::store_as(out + at, detail::load_as<V>(in + at) * detail::load_as<V>(scale.data() + c) +
-                                           detail::load_as<V>(shift.data() + c));
+            simd::store_as(out + at, Activation::value(simd::load_as<V>(in + at) *
+                                                             simd::load_as<V>(scale.data() + c) +
+                                                         simd::load_as<V>(shift.data() + c)));
         });
     }
 
-    void backward(const T* in, const T*, T* dout, T* din, T* dparams, std::size_t n,
-                  const pass_context<T>& ctx) const {
+    // dout is dloss/dout; with an activation it becomes dloss/d(batch_norm's
+    // output) in place, which din's pass then reads.
+    template <class Activation>
+    void backward_activated(const T* in, const T* out, T* dout, T* din, T* dparams, std::size_t n,
+                            const pass_context<T>& ctx) const {
+        constexpr bool activated = !std::is_same_v<Activation, identity>;
         const std::size_t rows = n * pixels;
         const T* mean = ctx.workspace;
         const T* inv_std = ctx.workspace + channels;
@@ -178,9 +181,13 @@ struct batch_norm_layer {
         std::array<double, 2 * channels + 1> sums{};
         sum_rows(rows, sums.data(), [&](std::size_t at, std::size_t c, auto v) {
             using V = decltype(v);
-            const V dy = detail::load_as<V>(dout + at);
-            const V xhat = (detail::load_as<V>(in + at) - detail::load_as<V>(mean + c)) *
-                           detail::load_as<V>(inv_std + c);
+            V dy = simd::load_as<V>(dout + at);
+            if constexpr (activated) {
+                dy = dy * Activation::derivative_from_output(simd::load_as<V>(out + at));
+                simd::store_as(dout + at, dy);
+            }
+            const V xhat = (simd::load_as<V>(in + at) - simd::load_as<V>(mean + c)) *
+                           simd::load_as<V>(inv_std + c);
             return std::array<V, 2>{dy, dy * xhat};
         });
         // This slice's share of dgamma and dbeta; the executor sums the slices.
@@ -211,9 +218,9 @@ struct batch_norm_layer {
         }
         detail::over_rows<T, channels>(0, rows, [&](std::size_t at, std::size_t c, auto v) {
             using V = decltype(v);
-            detail::store_as(din + at, detail::load_as<V>(dout + at) * detail::load_as<V>(a.data() + c) +
-                                           detail::load_as<V>(in + at) * detail::load_as<V>(b.data() + c) +
-                                           detail::load_as<V>(d.data() + c));
+            simd::store_as(din + at, simd::load_as<V>(dout + at) * simd::load_as<V>(a.data() + c) +
+                                           simd::load_as<V>(in + at) * simd::load_as<V>(b.data() + c) +
+                                           simd::load_as<V>(d.data() + c));
         });
     }
 
@@ -235,7 +242,7 @@ private:
                 const auto values = term(at, c, v);
                 for (std::size_t k = 0; k < terms; ++k) {
                     T* acc = block.data() + k * channels + c;
-                    detail::store_as(acc, detail::load_as<V>(acc) + values[k]);
+                    simd::store_as(acc, simd::load_as<V>(acc) + values[k]);
                 }
             });
             for (std::size_t i = 0; i < terms * channels; ++i) sums[i] += block[i];

@@ -15,6 +15,7 @@
 
 #include "../core/aligned_buffer.hpp"
 #include "../core/random.hpp"
+#include "activation.hpp"
 #include "layer.hpp"
 
 namespace strata {
@@ -190,15 +191,46 @@ struct layer_list<T, std::tuple<L...>> {
     }
     static std::size_t workspace_size(std::size_t n) { return layout(n).total; }
 
+    // Child I runs the activation layer after it in its own passes (see
+    // fuses_activation); the activation's output is then the pair's, and
+    // child I's own output buffer goes unused.
+    template <std::size_t I>
+    static constexpr bool fuses_next() {
+        if constexpr (I + 1 < count)
+            return fuses_activation<type<I>, type<I + 1>>::value;
+        else
+            return false;
+    }
+    template <std::size_t I>
+    static constexpr bool fused_into_previous() {
+        if constexpr (I == 0)
+            return false;
+        else
+            return fuses_next<I - 1>();
+    }
+
     // out receives the last child's output; c.workspace holds the layout above.
     void forward(const T* in, T* out, std::size_t n, const pass_context<T>& c) const {
         const auto w = layout(n);
         const T* x = in;
-        for_each([&](const auto& layer, std::size_t i) {
-            T* y = i + 1 == count ? out : c.workspace + w.output[i];
-            layer.forward(x, y, n, child_context(c, i, c.workspace + w.child[i]));
-            x = y;
-        });
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (
+                [&] {
+                    if constexpr (!fused_into_previous<I>()) {
+                        constexpr std::size_t last = fuses_next<I>() ? I + 1 : I;
+                        T* y = last + 1 == count ? out : c.workspace + w.output[last];
+                        const auto context = child_context(c, I, c.workspace + w.child[I]);
+                        if constexpr (fuses_next<I>())
+                            std::get<I>(layers).template forward_activated<typename type<I + 1>::activation>(
+                                x, y, n, context);
+                        else
+                            std::get<I>(layers).forward(x, y, n, context);
+                        x = y;
+                    }
+                }(),
+                ...);
+        }
+        (std::index_sequence_for<L...>{});
     }
     void backward(const T* in, const T* out, T* dout, T* din, T* dparams, std::size_t n,
                   const pass_context<T>& c) const {
@@ -208,12 +240,21 @@ struct layer_list<T, std::tuple<L...>> {
             (
                 [&] {
                     constexpr std::size_t i = count - 1 - R;
-                    const T* x = i == 0 ? in : c.workspace + w.output[i - 1];
-                    const T* y = i + 1 == count ? out : c.workspace + w.output[i];
-                    T* d_in = i == 0 ? din : c.workspace + w.gradient[i % 2];
-                    std::get<i>(layers).backward(x, y, d, d_in, dparams + param_offsets[i], n,
-                                                 child_context(c, i, c.workspace + w.child[i]));
-                    d = d_in;
+                    if constexpr (!fused_into_previous<i>()) {
+                        constexpr std::size_t last = fuses_next<i>() ? i + 1 : i;
+                        const T* x = i == 0 ? in : c.workspace + w.output[i - 1];
+                        const T* y = last + 1 == count ? out : c.workspace + w.output[last];
+                        // The gradient buffer d is not in: a skipped layer breaks the alternation.
+                        T* const spare = c.workspace + w.gradient[d == c.workspace + w.gradient[0] ? 1 : 0];
+                        T* d_in = i == 0 ? din : spare;
+                        const auto context = child_context(c, i, c.workspace + w.child[i]);
+                        if constexpr (fuses_next<i>())
+                            std::get<i>(layers).template backward_activated<typename type<i + 1>::activation>(
+                                x, y, d, d_in, dparams + param_offsets[i], n, context);
+                        else
+                            std::get<i>(layers).backward(x, y, d, d_in, dparams + param_offsets[i], n, context);
+                        d = d_in;
+                    }
                 }(),
                 ...);
         }

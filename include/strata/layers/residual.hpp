@@ -12,6 +12,8 @@
 #include <tuple>
 #include <type_traits>
 
+#include "../core/simd.hpp"
+#include "activation.hpp"
 #include "chain.hpp"
 #include "layer.hpp"
 
@@ -162,6 +164,17 @@ struct residual_layer<T, In, Shortcut, std::tuple<BlockSpecs...>> {
     }
 
     void forward(const T* in, T* out, std::size_t n, const pass_context<T>& c) const {
+        forward_activated<identity>(in, out, n, c);
+    }
+    void backward(const T* in, const T* out, T* dout, T* din, T* dparams, std::size_t n,
+                  const pass_context<T>& c) const {
+        backward_activated<identity>(in, out, dout, din, dparams, n, c);
+    }
+
+    // With the activation that follows (ResNet's relu after the sum) applied
+    // in the sum's pass: out = Activation(x + f(x)); backward takes that out.
+    template <class Activation>
+    void forward_activated(const T* in, T* out, std::size_t n, const pass_context<T>& c) const {
         const layout w(n);
         T* ws = c.workspace;
         T* f = ws + w.block_out;
@@ -172,19 +185,30 @@ struct residual_layer<T, In, Shortcut, std::tuple<BlockSpecs...>> {
             shortcut_path.forward(in, s, n, child_context(c, block_type::count, ws + w.shortcut));
             x = s;
         }
-        for (std::size_t i = 0; i < n * out_shape::size; ++i) out[i] = x[i] + f[i];
+        simd::transform(x, f, out, n * out_shape::size, [](auto a, auto b) { return Activation::value(a + b); });
     }
 
-    void backward(const T* in, const T*, T* dout, T* din, T* dparams, std::size_t n,
-                  const pass_context<T>& c) const {
+    template <class Activation>
+    void backward_activated(const T* in, const T* out, T* dout, T* din, T* dparams, std::size_t n,
+                            const pass_context<T>& c) const {
         const layout w(n);
         T* ws = c.workspace;
         const std::size_t size = n * out_shape::size;
-        // Both paths receive dout, and the block may overwrite it.
-        if constexpr (projects) {
-            std::copy_n(dout, size, ws + w.dout_copy);
-        } else if (din) {
-            std::copy_n(dout, size, din);
+        // Both paths receive dout (through the activation), and the block may overwrite it.
+        T* shortcut_dout = projects ? ws + w.dout_copy : din;
+        if constexpr (std::is_same_v<Activation, identity>) {
+            if (shortcut_dout) std::copy_n(dout, size, shortcut_dout);
+        } else {
+            // One pass writes both copies.
+            auto through = [&](std::size_t i, auto y) {
+                const auto d = simd::load_as<decltype(y)>(dout + i) * Activation::derivative_from_output(y);
+                simd::store_as(dout + i, d);
+                if (shortcut_dout) simd::store_as(shortcut_dout + i, d);
+            };
+            constexpr std::size_t width = simd::width<T>;
+            std::size_t i = 0;
+            for (; i + width <= size; i += width) through(i, simd::load(out + i));
+            for (; i < size; ++i) through(i, out[i]);
         }
         T* block_din = din ? ws + w.block_din : nullptr;
         block.backward(in, ws + w.block_out, dout, block_din, dparams, n, with_workspace(c, ws + w.block));

@@ -173,11 +173,30 @@ public:
                      std::size_t first_sample, batch_slice slice = {}) const {
         r.reserve(n);
         const T* x = in;
-        for_each_layer([&](const auto& layer, std::size_t i) {
-            T* out = r.output(i);
-            layer.forward(x, out, n, context(r, i, training, step_seed, first_sample, slice));
-            x = out;
-        });
+        // Training fuses a batch_norm with the activation after it, as layer
+        // lists do (list_type::fuses_next). Inference does not, so that every
+        // layer's output is there to read (feature maps).
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (
+                [&] {
+                    const auto layer_context = context(r, I, training, step_seed, first_sample, slice);
+                    if constexpr (list_type::template fused_into_previous<I>()) {
+                        if (training) return;
+                    } else if constexpr (list_type::template fuses_next<I>()) {
+                        if (training) {
+                            std::get<I>(layers_.layers)
+                                .template forward_activated<typename layer_type<I + 1>::activation>(
+                                    x, r.output(I + 1), n, layer_context);
+                            x = r.output(I + 1);
+                            return;
+                        }
+                    }
+                    std::get<I>(layers_.layers).forward(x, r.output(I), n, layer_context);
+                    x = r.output(I);
+                }(),
+                ...);
+        }
+        (std::make_index_sequence<layer_count>{});
         return x;
     }
 
@@ -202,11 +221,18 @@ private:
     template <std::size_t I>
     void backward_layer(replica& r, const T* in, T*& dout, T*& din, T* input_gradient, std::size_t n,
                         std::uint64_t step_seed, std::size_t first_sample, batch_slice slice) const {
+        if constexpr (list_type::template fused_into_previous<I>()) return;  // in layer I - 1's backward
         const T* layer_in = I == 0 ? in : r.output(I - 1);
-        std::get<I>(layers_.layers)
-            .backward(layer_in, r.output(I), dout, I == 0 ? input_gradient : din,
-                      r.gradients.data() + param_offsets[I], n,
-                      context(r, I, true, step_seed, first_sample, slice));
+        const auto layer_context = context(r, I, true, step_seed, first_sample, slice);
+        if constexpr (list_type::template fuses_next<I>())
+            std::get<I>(layers_.layers)
+                .template backward_activated<typename layer_type<I + 1>::activation>(
+                    layer_in, r.output(I + 1), dout, I == 0 ? input_gradient : din,
+                    r.gradients.data() + param_offsets[I], n, layer_context);
+        else
+            std::get<I>(layers_.layers)
+                .backward(layer_in, r.output(I), dout, I == 0 ? input_gradient : din,
+                          r.gradients.data() + param_offsets[I], n, layer_context);
         // The next layer down reads what this one wrote and may overwrite the spent buffer.
         std::swap(dout, din);
     }

@@ -252,26 +252,29 @@ struct conv2d_layer : Penalties {
     static constexpr std::size_t param_count = weight_count + bias_count;
     // A 1x1 stride-1 convolution is already a matrix product over the input.
     static constexpr bool needs_columns = !(Kernel == 1 && Stride == 1);
+    // Winograd F(2x2, 3x3) (simd/winograd.hpp) for 3x3 stride-1 layers with
+    // at least 16 channels in and out, forward and backward-data. Measured
+    // against the direct path on the four such layers of the benchmarks (16
+    // to 64 channels, 32 images, one thread), its forward took 1.2-1.8x less
+    // time. Fewer channels leave the 16 products too shallow to pay for the
+    // transforms.
+    static constexpr bool winograd = Kernel == 3 && Stride == 1 && C >= 16 && Filters >= 16;
     // With stride 1 the input gradient is itself a convolution: dout, padded
     // by Kernel - 1 - pad on each side, with the kernel turned half a circle
-    // and its channel axes swapped. im2col of dout and one product of depth
-    // Kernel^2 x Filters replace the product into Kernel^2 x C columns per
-    // pixel and their scatter back (col2im): ResNet-20's 16-channel backward
-    // pass takes 19% less time.
-    // Only for same padding, where dout has as many pixels as the input: the
-    // full convolution of a valid layer reads mostly padding (the reference
-    // network's conv 2 took 60% longer that way), and only up to the depth
-    // that the fixed-depth product reads in place.
+    // and its channel axes swapped. By Winograd where the layer uses it;
+    // otherwise im2col of dout and one product of depth Kernel^2 x Filters
+    // replace the product into Kernel^2 x C columns per pixel and their
+    // scatter back (col2im): ResNet-20's 16-channel backward pass took 19%
+    // less time. Either way only for same padding, where dout has as many
+    // pixels as the input: the full convolution of a valid layer reads mostly
+    // padding (the reference network's conv 2 took 60% longer by im2col and
+    // 25% longer by Winograd), and im2col's only up to the depth that the
+    // fixed-depth product reads in place.
     static constexpr std::size_t flipped_patch = Kernel * Kernel * Filters;  // one im2col row of dout
+    static constexpr bool data_gradient_by_winograd = winograd && Same;
     static constexpr bool data_gradient_by_convolution =
-        Stride == 1 && Same && needs_columns && flipped_patch <= simd::max_fixed_depth;
-    // Winograd F(2x2, 3x3) (simd/winograd.hpp) for 3x3 stride-1 layers with
-    // at least 16 channels in and out: forward, and the input gradient where
-    // it is a convolution (above). Measured against the direct path on the
-    // four such layers of the benchmarks (16 to 64 channels, 32 images, one
-    // thread), its forward took 1.2-1.8x less time. Fewer channels leave the
-    // 16 products too shallow to pay for the transforms.
-    static constexpr bool winograd = Kernel == 3 && Stride == 1 && C >= 16 && Filters >= 16;
+        !winograd && Stride == 1 && Same && needs_columns && flipped_patch <= simd::max_fixed_depth;
+    static constexpr bool turned_kernel = data_gradient_by_winograd || data_gradient_by_convolution;
     using winograd_forward =
         simd::winograd_f2_3<T, H, W, C, Filters, OH, OW, rows_axis::pad_before, cols_axis::pad_before>;
     using winograd_data = simd::winograd_f2_3<T, OH, OW, Filters, C, H, W, Kernel - 1 - rows_axis::pad_before,
@@ -348,7 +351,7 @@ struct conv2d_layer : Penalties {
         // the convolution path reads the turned kernel, (Kernel^2 x filters) x C.
         T* weights_t = ctx.workspace + column_floats(n);
         if (din) {
-            if constexpr (data_gradient_by_convolution) {
+            if constexpr (turned_kernel) {
                 for (std::size_t ky = 0; ky < Kernel; ++ky)
                     for (std::size_t kx = 0; kx < Kernel; ++kx)
                         for (std::size_t f = 0; f < Filters; ++f)
@@ -377,7 +380,7 @@ struct conv2d_layer : Penalties {
                     true);
             if (!din) return;
             T* chunk_din = din + first * In::size;
-            if constexpr (data_gradient_by_convolution && winograd) {
+            if constexpr (data_gradient_by_winograd) {
                 winograd_data::forward(chunk_dout, weights_t, chunk_din, count, ctx.workspace, simd::no_finish{});
                 return;
             } else if constexpr (data_gradient_by_convolution) {

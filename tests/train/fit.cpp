@@ -275,6 +275,11 @@ TEST_CASE("predict is bit-identical at any thread count; a step's gradient only 
         CHECK(st::predict(bn, images.x, st::threads{t}) == expected_bn);
     }
     st::executor<reference_net> one(st::threads{1}), two(st::threads{2});
+    // One image on two threads: they share its conv 2 (Winograd's tiles) and dense 1 (units).
+    std::vector<float> alone(10), shared(10);
+    one.predict_batch(net, images.x.data(), 1, alone.data());
+    two.predict_batch(net, images.x.data(), 1, shared.data());
+    CHECK(shared == alone);
     one.train_batch(net, images.x.data(), images.y.data(), 64, logits_loss, 1);
     two.train_batch(net, images.x.data(), images.y.data(), 64, logits_loss, 1);
     double largest = 0, worst = 0;

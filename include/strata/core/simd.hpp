@@ -130,6 +130,16 @@ inline void store_as(T* p, const V& v) noexcept {
         store(p, v);
 }
 
+// Calls body(c, V{}) for each offset c of Channels values, with V a batch
+// where a whole vector fits and T for the tail.
+template <class T, std::size_t Channels, class Body>
+inline void over_channels(Body&& body) {
+    // Compile-time bounds: GCC warns about the tail loop otherwise.
+    constexpr std::size_t w = width<T>, vectors_end = Channels / w * w;
+    for (std::size_t c = 0; c < vectors_end; c += w) body(c, batch<T>{});
+    for (std::size_t c = vectors_end; c < Channels; ++c) body(c, T{});
+}
+
 // Applies f to n elements: vectors first, then a scalar tail through the same f.
 template <class T, class F>
 inline void transform(const T* in, T* out, std::size_t n, F f) noexcept {

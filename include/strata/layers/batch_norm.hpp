@@ -29,21 +29,12 @@
 namespace strata {
 
 namespace detail {
-// Calls body(c, V{}) for each channel offset c, with V a SIMD batch where a
-// whole vector fits and T for the tail.
-template <class T, std::size_t Channels, class Body>
-inline void over_channels(Body&& body) {
-    // Compile-time bounds: GCC warns about the tail loop otherwise.
-    constexpr std::size_t w = simd::width<T>, vectors_end = Channels / w * w;
-    for (std::size_t c = 0; c < vectors_end; c += w) body(c, simd::batch<T>{});
-    for (std::size_t c = vectors_end; c < Channels; ++c) body(c, T{});
-}
 // Calls body(row * Channels + c, c, V{}) for rows [first, end): every value
 // of those rows, a vector of channels at a time.
 template <class T, std::size_t Channels, class Body>
 inline void over_rows(std::size_t first, std::size_t end, Body&& body) {
     for (std::size_t r = first; r < end; ++r)
-        over_channels<T, Channels>([&](std::size_t c, auto v) { body(r * Channels + c, c, v); });
+        simd::over_channels<T, Channels>([&](std::size_t c, auto v) { body(r * Channels + c, c, v); });
 }
 }  // namespace detail
 

@@ -324,6 +324,22 @@ struct conv2d_layer : Penalties {
         // The executor offers its idle threads only for a batch too small to
         // give each its own samples: then the threads share the output pixels.
         if (ctx.pool && n <= chunk_samples && rows * patch * Filters >= split_threshold) {
+            if constexpr (winograd && Activation::elementwise) {
+                // By output tiles, each thread with its own blocks: the same
+                // arithmetic per tile as one thread's.
+                winograd_forward::transform_kernel(weights(), ctx.workspace);
+                const std::size_t tiles = winograd_forward::tiles(n);
+                const std::size_t parts = std::min(ctx.pool->size(), tiles);
+                auto share = [&](std::size_t part) {
+                    auto& blocks = simd::detail::thread_scratch<T>().transforms;
+                    if (blocks.size() < winograd_forward::block_size) blocks.resize(winograd_forward::block_size);
+                    winograd_forward::forward_tiles(in, ctx.workspace, out, part * tiles / parts,
+                                                    (part + 1) * tiles / parts, blocks.data(),
+                                                    detail::bias_activation<T, Activation>{bias()});
+                };
+                ctx.pool->run(parts, std::cref(share));
+                return;
+            }
             const std::size_t parts = std::min(ctx.pool->size(), rows);
             auto share = [&](std::size_t part) {
                 const std::size_t r0 = part * rows / parts, r1 = (part + 1) * rows / parts;

@@ -288,6 +288,8 @@ void gemm_few_rows(std::size_t n, std::size_t k, const gemm_operands<T>& g, bool
 template <class T>
 struct gemm_scratch {
     aligned_buffer<T> a, b;
+    // Winograd's transformed tiles when threads share one image's convolution.
+    aligned_buffer<T> transforms;
 };
 
 template <class T>

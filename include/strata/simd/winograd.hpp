@@ -37,7 +37,9 @@ struct winograd_f2_3 {
         std::max<std::size_t>(1, std::min<std::size_t>(96, 128 * 1024 / (16 * (C + F) * sizeof(T))) / tile_rows) *
         tile_rows;
     // U (16 x C x F), then one block's V (16 x block x C) and M (16 x block x F).
-    static constexpr std::size_t workspace_size() { return 16 * C * F + 16 * block_tiles * (C + F); }
+    static constexpr std::size_t kernel_size = 16 * C * F, block_size = 16 * block_tiles * (C + F);
+    static constexpr std::size_t workspace_size() { return kernel_size + block_size; }
+    static constexpr std::size_t tiles(std::size_t images) { return images * tiles_per_image; }
 
     // U[e][c][f] from weights stored [ky][kx][c][f].
     static void transform_kernel(const T* weights, T* u) {
@@ -67,13 +69,21 @@ struct winograd_f2_3 {
     template <class Finish>
     static void forward(const T* in, const T* weights, T* out, std::size_t n, T* workspace,
                         const Finish& finish) {
-        T* u = workspace;
-        T* v = u + 16 * C * F;
+        transform_kernel(weights, workspace);
+        forward_tiles(in, workspace, out, 0, tiles(n), workspace + kernel_size, finish);
+    }
+
+    // Output tiles [first, end) (counted across the images) from the
+    // transformed kernel u, with block_size values of scratch: a share of
+    // forward's work that threads can split. Each tile's arithmetic is the
+    // same however the tiles are shared.
+    template <class Finish>
+    static void forward_tiles(const T* in, const T* u, T* out, std::size_t first, std::size_t end, T* scratch,
+                              const Finish& finish) {
+        T* v = scratch;
         T* m = v + 16 * block_tiles * C;
-        transform_kernel(weights, u);
-        const std::size_t tiles = n * tiles_per_image;
-        for (std::size_t t0 = 0; t0 < tiles; t0 += block_tiles) {
-            const std::size_t count = std::min(block_tiles, tiles - t0);
+        for (std::size_t t0 = first; t0 < end; t0 += block_tiles) {
+            const std::size_t count = std::min(block_tiles, end - t0);
             for (std::size_t t = 0; t < count; ++t) transform_input(in, t0 + t, v + t * C, block_tiles * C);
             for (std::size_t e = 0; e < 16; ++e)
                 gemm_fixed_depth<T, C, tile_vectors<T>(F)>(count, F, v + e * block_tiles * C, u + e * C * F, F,
@@ -84,14 +94,6 @@ struct winograd_f2_3 {
     }
 
 private:
-    // Calls body(c, V{}) for each channel offset c: vectors, then a scalar tail.
-    template <std::size_t Channels, class Body>
-    static void over_channels(Body&& body) {
-        constexpr std::size_t w = width<T>, vectors_end = Channels / w * w;
-        for (std::size_t c = 0; c < vectors_end; c += w) body(c, batch<T>{});
-        for (std::size_t c = vectors_end; c < Channels; ++c) body(c, T{});
-    }
-
     // Tile `tile` (across the images) of the input, transformed, to v[e * stride + c].
     static void transform_input(const T* in, std::size_t tile, T* v, std::size_t stride) {
         const std::size_t image = tile / tiles_per_image, at = tile % tiles_per_image;
@@ -107,7 +109,7 @@ private:
                                  ? base + (y * std::ptrdiff_t(W) + x) * std::ptrdiff_t(C)
                                  : zeros;
             }
-        over_channels<C>([&](std::size_t c, auto kind) {
+        over_channels<T, C>([&](std::size_t c, auto kind) {
             using V = decltype(kind);
             V d[4][4], t[4][4];
             for (std::size_t i = 0; i < 4; ++i)
@@ -135,7 +137,7 @@ private:
         const std::size_t oy = at / tiles_x * 2, ox = at % tiles_x * 2;
         T* base = out + (image * OH * OW + oy * OW + ox) * F;
         const bool right = ox + 1 < OW, below = oy + 1 < OH;
-        over_channels<F>([&](std::size_t f, auto kind) {
+        over_channels<T, F>([&](std::size_t f, auto kind) {
             using V = decltype(kind);
             V s[4][2];
             for (std::size_t i = 0; i < 4; ++i) {  // M A: columns

@@ -296,7 +296,7 @@ struct conv2d_layer : Penalties {
         column_bytes_per_sample >= column_budget ? 1 : column_budget / column_bytes_per_sample;
 
     // Columns for one chunk (or Winograd's blocks), then W^T (or the turned
-    // kernel) for backward-data.
+    // kernel) for backward-data, and Winograd's transform of the turned kernel.
     static std::size_t column_floats(std::size_t n) {
         const std::size_t columns = needs_columns ? std::min(n, chunk_samples) * column_floats_per_sample : 0;
         if constexpr (winograd)
@@ -304,7 +304,9 @@ struct conv2d_layer : Penalties {
         else
             return columns;
     }
-    static std::size_t workspace_size(std::size_t n) { return column_floats(n) + weight_count; }
+    static std::size_t workspace_size(std::size_t n) {
+        return column_floats(n) + weight_count + (data_gradient_by_winograd ? winograd_data::kernel_size : 0);
+    }
     void bind_parameters(T* p) { params_ = p; }
     void initialize(rng& r) {
         Init::fill(params_, weight_count, patch, Kernel * Kernel * Filters, r);
@@ -327,7 +329,12 @@ struct conv2d_layer : Penalties {
             if constexpr (winograd && Activation::elementwise) {
                 // By output tiles, each thread with its own blocks: the same
                 // arithmetic per tile as one thread's.
-                winograd_forward::transform_kernel(weights(), ctx.workspace);
+                const std::size_t kernel_parts = std::min(ctx.pool->size(), C);
+                auto kernel_share = [&](std::size_t part) {
+                    winograd_forward::transform_kernel(weights(), ctx.workspace, part * C / kernel_parts,
+                                                       (part + 1) * C / kernel_parts);
+                };
+                ctx.pool->run(kernel_parts, std::cref(kernel_share));
                 const std::size_t tiles = winograd_forward::tiles(n);
                 const std::size_t parts = std::min(ctx.pool->size(), tiles);
                 auto share = [&](std::size_t part) {
@@ -381,6 +388,9 @@ struct conv2d_layer : Penalties {
                     for (std::size_t f = 0; f < Filters; ++f)
                         weights_t[f * patch + p] = weights()[p * Filters + f];
             }
+            // Once per pass, not per chunk.
+            if constexpr (data_gradient_by_winograd)
+                winograd_data::transform_kernel(weights_t, weights_t + weight_count);
         }
         for_each_chunk(n, [&](std::size_t first, std::size_t count) {
             const std::size_t rows = count * OH * OW;
@@ -397,7 +407,8 @@ struct conv2d_layer : Penalties {
             if (!din) return;
             T* chunk_din = din + first * In::size;
             if constexpr (data_gradient_by_winograd) {
-                winograd_data::forward(chunk_dout, weights_t, chunk_din, count, ctx.workspace, simd::no_finish{});
+                winograd_data::forward_tiles(chunk_dout, weights_t + weight_count, chunk_din, 0,
+                                             winograd_data::tiles(count), ctx.workspace, simd::no_finish{});
                 return;
             } else if constexpr (data_gradient_by_convolution) {
                 detail::im2col<T, OH, OW, Filters, Kernel, 1, H, W, Kernel - 1 - rows_axis::pad_before,

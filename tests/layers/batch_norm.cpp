@@ -174,8 +174,8 @@ TEST_CASE("batch_norm runs the element-wise activation after it in its own passe
         // 6 and 20 channels: vectors and a scalar tail; flat features after a dense layer.
         st::testing::require_gradients_match<st::chain<st::batch_norm, st::elu>, in>(3, 31);
         st::testing::require_gradients_match<st::chain<st::batch_norm, st::tanh>, st::shape<2, 3, 20>>(2, 32);
-        st::testing::require_gradients_match<st::chain<st::dense<7>, st::batch_norm, st::sigmoid>, st::shape<5>>(
-            6, 33);
+        st::testing::require_gradients_match<st::chain<st::dense<7>, st::batch_norm, st::sigmoid>,
+                                             st::shape<5>>(6, 33);
         st::testing::require_gradients_match<st::chain<st::batch_norm, st::elu>, in>(3, 34, 1.0, false);
     }
     SUBCASE("a network trains as it does with the pair run apart") {

@@ -37,8 +37,8 @@ TEST_CASE("composites' backward matches finite differences") {
             st::residual<st::conv2d<4, 3, st::same, st::stride<2>>, st::batch_norm, st::tanh,
                          st::shortcut<st::conv2d<4, 1, st::stride<2>>, st::batch_norm>>;
         using in = st::shape<4, 4, 2>;
-        static_assert(st::detail::fuses_activation<identity_block::bind<double, in>,
-                                                   st::elu::bind<double, in>>::value);
+        static_assert(
+            st::detail::fuses_activation<identity_block::bind<double, in>, st::elu::bind<double, in>>::value);
         require_gradients_match<st::chain<identity_block, st::elu>, in>(3);
         require_gradients_match<st::chain<projecting_block, st::tanh>, st::shape<5, 5, 2>>(3);
         require_gradients_match<st::chain<identity_block, st::elu, identity_block, st::elu>, in>(2, 4);

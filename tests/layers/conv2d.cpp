@@ -90,7 +90,8 @@ TEST_CASE("conv2d backward matches finite differences") {
         using in = st::shape<5, 7, 18>;
         static_assert(st::conv2d<17, 3, st::elu, st::same>::bind<double, in>::winograd);
         require_gradients_match<st::conv2d<17, 3, st::elu, st::same>, in>(3);
-        require_gradients_match<st::conv2d<16, 3, st::identity, st::same, st::no_bias>, st::shape<6, 6, 16>>(2);
+        require_gradients_match<st::conv2d<16, 3, st::identity, st::same, st::no_bias>, st::shape<6, 6, 16>>(
+            2);
     }
 }
 

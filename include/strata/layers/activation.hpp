@@ -198,12 +198,12 @@ namespace detail {
 template <class Layer, class Next>
 struct fuses_activation : std::false_type {};
 template <class Layer, class T, class In, class Activation>
-    requires(Activation::elementwise &&
-             requires(const Layer& l, const T* x, T* y, std::size_t n, const pass_context<T>& c) {
-                 l.template forward_activated<Activation>(x, y, n, c);
-                 l.template backward_activated<Activation>(x, x, y, y, y, n, c);
-             })
-struct fuses_activation<Layer, activation_layer<T, In, Activation>> : std::true_type {};
+requires(Activation::elementwise&& requires(const Layer& l, const T* x, T* y, std::size_t n,
+                                            const pass_context<T>& c) {
+    l.template forward_activated<Activation>(x, y, n, c);
+    l.template backward_activated<Activation>(x, x, y, y, y, n, c);
+}) struct fuses_activation<Layer, activation_layer<T, In, Activation>> : std::true_type {
+};
 }  // namespace detail
 
 }  // namespace strata

@@ -153,9 +153,9 @@ struct batch_norm_layer {
         }
         detail::over_rows<T, channels>(0, rows, [&](std::size_t at, std::size_t c, auto v) {
             using V = decltype(v);
-            simd::store_as(out + at, Activation::value(simd::load_as<V>(in + at) *
-                                                             simd::load_as<V>(scale.data() + c) +
-                                                         simd::load_as<V>(shift.data() + c)));
+            simd::store_as(out + at,
+                           Activation::value(simd::load_as<V>(in + at) * simd::load_as<V>(scale.data() + c) +
+                                             simd::load_as<V>(shift.data() + c)));
         });
     }
 
@@ -177,8 +177,8 @@ struct batch_norm_layer {
                 dy = dy * Activation::derivative_from_output(simd::load_as<V>(out + at));
                 simd::store_as(dout + at, dy);
             }
-            const V xhat = (simd::load_as<V>(in + at) - simd::load_as<V>(mean + c)) *
-                           simd::load_as<V>(inv_std + c);
+            const V xhat =
+                (simd::load_as<V>(in + at) - simd::load_as<V>(mean + c)) * simd::load_as<V>(inv_std + c);
             return std::array<V, 2>{dy, dy * xhat};
         });
         // This slice's share of dgamma and dbeta; the executor sums the slices.
@@ -210,8 +210,8 @@ struct batch_norm_layer {
         detail::over_rows<T, channels>(0, rows, [&](std::size_t at, std::size_t c, auto v) {
             using V = decltype(v);
             simd::store_as(din + at, simd::load_as<V>(dout + at) * simd::load_as<V>(a.data() + c) +
-                                           simd::load_as<V>(in + at) * simd::load_as<V>(b.data() + c) +
-                                           simd::load_as<V>(d.data() + c));
+                                         simd::load_as<V>(in + at) * simd::load_as<V>(b.data() + c) +
+                                         simd::load_as<V>(d.data() + c));
         });
     }
 

@@ -252,7 +252,8 @@ struct layer_list<T, std::tuple<L...>> {
                             std::get<i>(layers).template backward_activated<typename type<i + 1>::activation>(
                                 x, y, d, d_in, dparams + param_offsets[i], n, context);
                         else
-                            std::get<i>(layers).backward(x, y, d, d_in, dparams + param_offsets[i], n, context);
+                            std::get<i>(layers).backward(x, y, d, d_in, dparams + param_offsets[i], n,
+                                                         context);
                         d = d_in;
                     }
                 }(),

@@ -339,7 +339,8 @@ struct conv2d_layer : Penalties {
                 const std::size_t parts = std::min(ctx.pool->size(), tiles);
                 auto share = [&](std::size_t part) {
                     auto& blocks = simd::detail::thread_scratch<T>().transforms;
-                    if (blocks.size() < winograd_forward::block_size) blocks.resize(winograd_forward::block_size);
+                    if (blocks.size() < winograd_forward::block_size)
+                        blocks.resize(winograd_forward::block_size);
                     winograd_forward::forward_tiles(in, ctx.workspace, out, part * tiles / parts,
                                                     (part + 1) * tiles / parts, blocks.data(),
                                                     detail::bias_activation<T, Activation>{bias()});

@@ -185,7 +185,8 @@ struct residual_layer<T, In, Shortcut, std::tuple<BlockSpecs...>> {
             shortcut_path.forward(in, s, n, child_context(c, block_type::count, ws + w.shortcut));
             x = s;
         }
-        simd::transform(x, f, out, n * out_shape::size, [](auto a, auto b) { return Activation::value(a + b); });
+        simd::transform(x, f, out, n * out_shape::size,
+                        [](auto a, auto b) { return Activation::value(a + b); });
     }
 
     template <class Activation>

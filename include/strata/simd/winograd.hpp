@@ -34,7 +34,8 @@ struct winograd_f2_3 {
     // (A whole number of the GEMM's row tiles.)
     static constexpr std::size_t tile_rows = detail::gemm_tile<T, tile_vectors<T>(F)>::mr;
     static constexpr std::size_t block_tiles =
-        std::max<std::size_t>(1, std::min<std::size_t>(96, 128 * 1024 / (16 * (C + F) * sizeof(T))) / tile_rows) *
+        std::max<std::size_t>(
+            1, std::min<std::size_t>(96, 128 * 1024 / (16 * (C + F) * sizeof(T))) / tile_rows) *
         tile_rows;
     // U (16 x C x F), then one block's V (16 x block x C) and M (16 x block x F).
     static constexpr std::size_t kernel_size = 16 * C * F, block_size = 16 * block_tiles * (C + F);
@@ -92,8 +93,8 @@ struct winograd_f2_3 {
             const std::size_t count = std::min(block_tiles, end - t0);
             for (std::size_t t = 0; t < count; ++t) transform_input(in, t0 + t, v + t * C, block_tiles * C);
             for (std::size_t e = 0; e < 16; ++e)
-                gemm_fixed_depth<T, C, tile_vectors<T>(F)>(count, F, v + e * block_tiles * C, u + e * C * F, F,
-                                                           m + e * block_tiles * F, F, false);
+                gemm_fixed_depth<T, C, tile_vectors<T>(F)>(count, F, v + e * block_tiles * C, u + e * C * F,
+                                                           F, m + e * block_tiles * F, F, false);
             for (std::size_t t = 0; t < count; ++t)
                 transform_output(m + t * F, block_tiles * F, t0 + t, out, finish);
         }
@@ -138,7 +139,8 @@ private:
 
     // The 2x2 output pixels of tile `tile` from m[e * stride + f], those inside the image.
     template <class Finish>
-    static void transform_output(const T* m, std::size_t stride, std::size_t tile, T* out, const Finish& finish) {
+    static void transform_output(const T* m, std::size_t stride, std::size_t tile, T* out,
+                                 const Finish& finish) {
         const std::size_t image = tile / tiles_per_image, at = tile % tiles_per_image;
         const std::size_t oy = at / tiles_x * 2, ox = at % tiles_x * 2;
         T* base = out + (image * OH * OW + oy * OW + ox) * F;

@@ -257,8 +257,9 @@ struct conv2d_layer : Penalties {
     // against the direct path on the four such layers of the benchmarks (16
     // to 64 channels, 32 images, one thread), its forward took 1.2-1.8x less
     // time. Fewer channels leave the 16 products too shallow to pay for the
-    // transforms.
-    static constexpr bool winograd = Kernel == 3 && Stride == 1 && C >= 16 && Filters >= 16;
+    // transforms. (Softmax, over whole rows, is applied after the product.)
+    static constexpr bool winograd =
+        Kernel == 3 && Stride == 1 && C >= 16 && Filters >= 16 && Activation::elementwise;
     // With stride 1 the input gradient is itself a convolution: dout, padded
     // by Kernel - 1 - pad on each side, with the kernel turned half a circle
     // and its channel axes swapped. By Winograd where the layer uses it;
@@ -300,7 +301,8 @@ struct conv2d_layer : Penalties {
     static std::size_t column_floats(std::size_t n) {
         const std::size_t columns = needs_columns ? std::min(n, chunk_samples) * column_floats_per_sample : 0;
         if constexpr (winograd)
-            return std::max({columns, winograd_forward::workspace_size(), winograd_data::workspace_size()});
+            return std::max({columns, winograd_forward::workspace_size(),
+                             data_gradient_by_winograd ? winograd_data::workspace_size() : 0});
         else
             return columns;
     }
@@ -326,7 +328,7 @@ struct conv2d_layer : Penalties {
         // The executor offers its idle threads only for a batch too small to
         // give each its own samples: then the threads share the output pixels.
         if (ctx.pool && n <= chunk_samples && rows * patch * Filters >= split_threshold) {
-            if constexpr (winograd && Activation::elementwise) {
+            if constexpr (winograd) {
                 // By output tiles, each thread with its own blocks: the same
                 // arithmetic per tile as one thread's.
                 const std::size_t kernel_parts = std::min(ctx.pool->size(), C);
@@ -356,7 +358,7 @@ struct conv2d_layer : Penalties {
             ctx.pool->run(parts, std::cref(share));
             return;
         }
-        if constexpr (winograd && Activation::elementwise) {
+        if constexpr (winograd) {
             winograd_forward::forward(in, weights(), out, n, ctx.workspace,
                                       detail::bias_activation<T, Activation>{bias()});
             return;

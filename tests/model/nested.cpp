@@ -52,9 +52,8 @@ TEST_CASE("weights of nested layers are saved under their paths and load back in
             for (std::size_t i = 0; i < t.count; ++i) t.data[i] = 0.25f + 0.001f * float(i % 97);
     });
     for (auto layout : {st::weight_layout::strata, st::weight_layout::pytorch}) {
-        const fs::path dir =
-            fs::temp_directory_path() /
-            (std::string("strata_nested_") + (layout == st::weight_layout::pytorch ? "pt" : "st"));
+        const fs::path dir = fs::temp_directory_path() /
+                             (layout == st::weight_layout::pytorch ? "strata_nested_pt" : "strata_nested_st");
         fs::remove_all(dir);
         st::save_weights(net, dir, layout);
         const bool pt = layout == st::weight_layout::pytorch;

@@ -231,6 +231,31 @@ void BM_conv_backward(benchmark::State& state) {
 BENCHMARK(BM_conv_forward)->DenseRange(1, 5)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_conv_backward)->DenseRange(1, 5)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
+// The reference network's dense 1600 -> 128 backward (weight and input
+// gradients), one thread, 32 samples.
+void BM_dense_backward(benchmark::State& state) {
+    using layer_t = reference_net::layer_type<5>;
+    static_assert(layer_t::in_shape::size == 1600);
+    constexpr std::size_t n = 32;
+    layer_t layer;
+    std::vector<float> params(layer_t::param_count), grads(layer_t::param_count), in(n * 1600),
+        out(n * layer_t::out_shape::size), dout(out.size(), 0.01f), din(in.size()),
+        workspace(layer_t::workspace_size(n));
+    layer.bind_parameters(params.data());
+    st::rng r(1);
+    layer.initialize(r);
+    for (auto& v : in) v = static_cast<float>(r.uniform());
+    const st::pass_context<float> ctx{true, 1, 0, 0, workspace.data()};
+    layer.forward(in.data(), out.data(), n, ctx);
+    for (auto _ : state) {
+        layer.backward(in.data(), out.data(), dout.data(), din.data(), grads.data(), n, ctx);
+        benchmark::DoNotOptimize(din.data());
+    }
+    state.counters["GFLOP/s"] = benchmark::Counter(4.0 * n * 1600 * 128 * double(state.iterations()) / 1e9,
+                                                   benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_dense_backward)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
 // Winograd F(2x2, 3x3) alone on the same shapes as BM_conv_forward/2..5 (32
 // images, one thread). GFLOP/s counts direct convolution's multiply-adds
 // ("effective"), so it compares with BM_conv_forward and the FMA peak.

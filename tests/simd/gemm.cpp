@@ -15,9 +15,10 @@ TEST_CASE_TEMPLATE("gemm agrees with the reference loop in every transpose mode 
     // and two-row products take the row-streaming path in every block width.
     // Widths of one and three vectors (16, 48, 144 floats) take the one- and
     // three-vector tiles.
-    const std::size_t sizes[][3] = {
-        {1, 1, 1},    {7, 5, 3},   {15, 33, 17}, {29, 65, 257}, {1, 10, 1600}, {130, 64, 288}, {300, 9, 31},
-        {1, 200, 37}, {2, 150, 9}, {2, 96, 5},   {61, 16, 144}, {33, 48, 600}, {144, 144, 16}, {3, 8, 40}};
+    const std::size_t sizes[][3] = {{1, 1, 1},      {7, 5, 3},      {15, 33, 17},   {29, 65, 257},
+                                    {1, 10, 1600},  {130, 64, 288}, {300, 9, 31},   {1, 200, 37},
+                                    {2, 150, 9},    {2, 96, 5},     {61, 16, 144},  {33, 48, 600},
+                                    {144, 144, 16}, {3, 8, 40},     {32, 130, 128}, {5, 7, 19}};
     for (const auto& size : sizes)
         for (int mode = 0; mode < 8; ++mode) {
             const std::size_t m = size[0], n = size[1], k = size[2];  // INFO captures them

@@ -253,29 +253,29 @@ struct conv2d_layer : Penalties {
     // A 1x1 stride-1 convolution is already a matrix product over the input.
     static constexpr bool needs_columns = !(Kernel == 1 && Stride == 1);
     // Winograd F(2x2, 3x3) (simd/winograd.hpp) for 3x3 stride-1 layers with
-    // at least 16 channels in and out, forward and backward-data. Measured
+    // at least 16 channels in and out, forward and both gradients. Measured
     // against the direct path on the four such layers of the benchmarks (16
     // to 64 channels, 32 images, one thread), its forward took 1.2-1.8x less
-    // time. Fewer channels leave the 16 products too shallow to pay for the
-    // transforms. (Softmax, over whole rows, is applied after the product.)
+    // time and its backward 1.2-1.5x. Fewer channels leave the 16 products
+    // too shallow to pay for the transforms. (Softmax, over whole rows, is
+    // applied after the product.)
     static constexpr bool winograd =
         Kernel == 3 && Stride == 1 && C >= 16 && Filters >= 16 && Activation::elementwise;
     // With stride 1 the input gradient is itself a convolution: dout, padded
     // by Kernel - 1 - pad on each side, with the kernel turned half a circle
-    // and its channel axes swapped. By Winograd where the layer uses it;
-    // otherwise im2col of dout and one product of depth Kernel^2 x Filters
-    // replace the product into Kernel^2 x C columns per pixel and their
-    // scatter back (col2im): ResNet-20's 16-channel backward pass took 19%
-    // less time. Either way only for same padding, where dout has as many
-    // pixels as the input: the full convolution of a valid layer reads mostly
-    // padding (the reference network's conv 2 took 60% longer by im2col and
-    // 25% longer by Winograd), and im2col's only up to the depth that the
-    // fixed-depth product reads in place.
+    // and its channel axes swapped. By Winograd where the layer uses it, valid
+    // padding too (a full convolution: the reference network's conv 2 took
+    // 7% less time than by col2im once the weight gradient no longer built
+    // columns). Otherwise, for same padding, im2col of dout and one product of
+    // depth Kernel^2 x Filters replace the product into Kernel^2 x C columns
+    // per pixel and their scatter back (col2im): ResNet-20's 16-channel
+    // backward pass took 19% less time. Not for valid padding there (60%
+    // longer: the full convolution reads mostly padding), and only up to the
+    // depth that the fixed-depth product reads in place.
     static constexpr std::size_t flipped_patch = Kernel * Kernel * Filters;  // one im2col row of dout
-    static constexpr bool data_gradient_by_winograd = winograd && Same;
     static constexpr bool data_gradient_by_convolution =
         !winograd && Stride == 1 && Same && needs_columns && flipped_patch <= simd::max_fixed_depth;
-    static constexpr bool turned_kernel = data_gradient_by_winograd || data_gradient_by_convolution;
+    static constexpr bool turned_kernel = winograd || data_gradient_by_convolution;
     using winograd_forward =
         simd::winograd_f2_3<T, H, W, C, Filters, OH, OW, rows_axis::pad_before, cols_axis::pad_before>;
     using winograd_data = simd::winograd_f2_3<T, OH, OW, Filters, C, H, W, Kernel - 1 - rows_axis::pad_before,
@@ -299,15 +299,13 @@ struct conv2d_layer : Penalties {
     // Columns for one chunk (or Winograd's blocks), then W^T (or the turned
     // kernel) for backward-data, and Winograd's transform of the turned kernel.
     static std::size_t column_floats(std::size_t n) {
-        const std::size_t columns = needs_columns ? std::min(n, chunk_samples) * column_floats_per_sample : 0;
         if constexpr (winograd)
-            return std::max({columns, winograd_forward::workspace_size(),
-                             data_gradient_by_winograd ? winograd_data::workspace_size() : 0});
+            return std::max(winograd_forward::workspace_size(), winograd_data::workspace_size());
         else
-            return columns;
+            return needs_columns ? std::min(n, chunk_samples) * column_floats_per_sample : 0;
     }
     static std::size_t workspace_size(std::size_t n) {
-        return column_floats(n) + weight_count + (data_gradient_by_winograd ? winograd_data::kernel_size : 0);
+        return column_floats(n) + weight_count + (winograd ? winograd_data::kernel_size : 0);
     }
     void bind_parameters(T* p) { params_ = p; }
     void initialize(rng& r) {
@@ -391,9 +389,15 @@ struct conv2d_layer : Penalties {
                     for (std::size_t f = 0; f < Filters; ++f)
                         weights_t[f * patch + p] = weights()[p * Filters + f];
             }
-            // Once per pass, not per chunk.
-            if constexpr (data_gradient_by_winograd)
-                winograd_data::transform_kernel(weights_t, weights_t + weight_count);
+            if constexpr (winograd) winograd_data::transform_kernel(weights_t, weights_t + weight_count);
+        }
+        if constexpr (winograd) {
+            // No columns: both gradients over the whole batch, one after the other in the workspace.
+            winograd_forward::weight_gradient(in, dout, dparams, n, ctx.workspace);
+            if (din)
+                winograd_data::forward_tiles(dout, weights_t + weight_count, din, 0, winograd_data::tiles(n),
+                                             ctx.workspace, simd::no_finish{});
+            return;
         }
         for_each_chunk(n, [&](std::size_t first, std::size_t count) {
             const std::size_t rows = count * OH * OW;
@@ -409,11 +413,7 @@ struct conv2d_layer : Penalties {
                     true);
             if (!din) return;
             T* chunk_din = din + first * In::size;
-            if constexpr (data_gradient_by_winograd) {
-                winograd_data::forward_tiles(chunk_dout, weights_t + weight_count, chunk_din, 0,
-                                             winograd_data::tiles(count), ctx.workspace, simd::no_finish{});
-                return;
-            } else if constexpr (data_gradient_by_convolution) {
+            if constexpr (data_gradient_by_convolution) {
                 detail::im2col<T, OH, OW, Filters, Kernel, 1, H, W, Kernel - 1 - rows_axis::pad_before,
                                Kernel - 1 - cols_axis::pad_before>(chunk_dout, ctx.workspace, 0,
                                                                    count * H * W);

@@ -65,9 +65,7 @@ double worst_error(std::size_t n, std::uint64_t seed) {
                 }
     return worst;
 }
-}  // namespace
 
-namespace {
 // The largest error of Winograd's weight gradient relative to the sum of
 // |terms| of each weight's sum; it must add to what dweights held.
 template <class T, std::size_t H, std::size_t W, std::size_t C, std::size_t F, std::size_t OH, std::size_t OW,

@@ -84,8 +84,9 @@ inline T element_a(const gemm_operands<T>& g, std::size_t i, std::size_t p) {
 }
 
 // Packs rows [i0, i0 + rows) x depth [p0, p0 + kc) of op(A) into one MR-row
-// panel, depth-major (panel[p * MR + r]); rows past `rows` are zero. Reads
-// each source row sequentially.
+// panel, depth-major (panel[p * MR + r]); rows past `rows` are zero. Fills
+// the panel a row of op(A) at a time, also for a transposed A: filled a
+// depth step at a time, the kernel's broadcasts from it ran 2x slower.
 template <class T, std::size_t Vectors>
 void pack_a_panel(const gemm_operands<T>& g, std::size_t i0, std::size_t rows, std::size_t p0, std::size_t kc,
                   T* panel) {
@@ -194,10 +195,15 @@ inline void micro_kernel(std::size_t kc, const T* __restrict a, std::size_t a_st
         }
 }
 
-// Row counts with a kernel of their own: a tile runs the smallest that covers it.
+// The rows of the kernel that runs a tile of `rows` rows: the smallest that
+// covers it. Only gemm's two-vector tile, which dense layers use at small
+// batches, has short kernels: the other tiles serve convolutions over
+// hundreds of rows or more, where one ragged block per product is not worth
+// four more kernels per layer shape.
 template <class T, std::size_t Vectors>
 constexpr std::size_t kernel_rows(std::size_t rows) {
     constexpr std::size_t mr = gemm_tile<T, Vectors>::mr;
+    if (Vectors != 2) return mr;
     for (std::size_t k : {1, 2, 4, 8})
         if (k < mr && rows <= k) return k;
     return mr;
@@ -213,10 +219,8 @@ inline void micro_kernel_for_rows(std::size_t kc, const T* a, std::size_t a_step
                                                     first_col, last, finish);
     };
     constexpr std::size_t mr = gemm_tile<T, Vectors>::mr;
-    // Only gemm's two-vector tile, which dense layers use at small batches,
-    // has the short kernels: the other tiles and the fixed-depth products
-    // serve convolutions over hundreds of rows or more, where one ragged
-    // block per product is not worth four more kernels per layer shape.
+    // (kernel_rows says why only the two-vector tile has short kernels;
+    // the fixed-depth products have none either.)
     if constexpr (Vectors != 2 || Depth > 0) return run(std::integral_constant<std::size_t, mr>{});
     switch (kernel_rows<T, Vectors>(rows)) {
         case 1:
@@ -338,7 +342,7 @@ void gemm_tiled(std::size_t m, std::size_t n, std::size_t k, const gemm_operands
             std::size_t a_step = mr;
             // A transposed is read in place by a kernel of exactly its rows:
             // a 4-row tile of a 16-row product ran 6x slower through the panel.
-            if (g.transpose_a && (rows == mr || (Vectors == 2 && kernel_rows<T, Vectors>(rows) == rows))) {
+            if (g.transpose_a && kernel_rows<T, Vectors>(rows) == rows) {
                 a = g.a + p0 * g.lda + i0;
                 a_step = g.lda;
             } else {

@@ -18,6 +18,13 @@ TEST_CASE("composites' backward matches finite differences") {
             st::chain<st::conv2d<3, 3, st::tanh, st::same>, st::avg_pool<2>, st::conv2d<2, 1, st::elu>>,
             st::shape<4, 4, 2>>(3);
     }
+    SUBCASE("chains with flatten inside (read in place) and at either end (copied)") {
+        require_gradients_match<st::chain<st::conv2d<3, 3, st::tanh, st::same>, st::flatten, st::dense<4>>,
+                                st::shape<3, 3, 2>>(3);
+        require_gradients_match<st::chain<st::flatten, st::dense<4, st::tanh>, st::dense<3>>,
+                                st::shape<2, 2, 2>>(3);
+        require_gradients_match<st::chain<st::conv2d<3, 1, st::tanh>, st::flatten>, st::shape<2, 2, 2>>(3);
+    }
     SUBCASE("residual with the identity shortcut, batch_norm in training mode") {
         require_gradients_match<st::residual<st::conv2d<2, 3, st::tanh, st::same>, st::batch_norm, st::elu,
                                              st::conv2d<2, 3, st::same>>,

@@ -28,6 +28,11 @@ TEST_CASE("dense backward matches finite differences") {
     SUBCASE("large enough for several GEMM blocks") {
         require_gradients_match<st::dense<40, st::tanh>, st::shape<300>>(17);
     }
+    SUBCASE("large enough to read W in place for the input gradient (din^T = W dout^T)") {
+        static_assert(st::dense<24, st::tanh>::bind<double, st::shape<700>>::gradient_reads_weights_in_place);
+        require_gradients_match<st::dense<24, st::tanh>, st::shape<700>>(16);
+        require_gradients_match<st::dense<24, st::tanh>, st::shape<700>>(5);  // dout^T padded to whole tiles
+    }
 }
 
 TEST_CASE("glorot uniform keeps weights within its limit") {

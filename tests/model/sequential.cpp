@@ -79,6 +79,10 @@ TEST_CASE("whole-network backward matches finite differences (double)") {
         worst = std::max(worst, st::testing::relative_error(analytic[i], (up - down) / 2e-6));
     }
     CHECK(worst < 1e-7);
+    // flatten reads conv 2's output in place: no buffer of its own, no copy.
+    static_assert(net_t::aliases_previous[3] && !net_t::aliases_previous[2]);
+    CHECK(rep.output(3) == rep.output(2));
+    CHECK(rep.activation_offsets[4] == rep.activation_offsets[3]);
 }
 
 TEST_CASE("networks can be flat (multi-layer perceptrons) and end in global_avg_pool") {

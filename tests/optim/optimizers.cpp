@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <span>
@@ -190,6 +191,8 @@ static_assert(st::detail::check_optimizer<st::optim::adamw, float>());
 static_assert(st::detail::check_optimizer<st::optim::rmsprop, double>());
 static_assert(st::detail::check_optimizer<st::optim::adagrad, float>());
 static_assert(st::optimizer<st::optim::adagrad, double> && st::optimizer<st::optim::rmsprop, float>);
+static_assert(st::detail::optimizer_splits_step<st::optim::adamw, float> &&
+              st::detail::optimizer_splits_step<st::optim::sgd, double>);
 static_assert(st::optim::adam{.lr = 1e-3, .clip = {.global_norm = 1}}.clip.global_norm == 1);
 static_assert(st::optim::sgd{.lr = 0.1, .clip = {.value = 5}}.clip.value == 5);
 
@@ -753,17 +756,37 @@ constexpr double adagrad[5][37] = {
 };
 }  // namespace pytorch
 
+// Splits an update as the trainer's threads may: parts of uneven sizes that
+// cut SIMD vectors, run last first.
+struct uneven_ranges {
+    std::size_t* calls;
+    template <class Body>
+    void operator()(std::size_t n, Body&& body) const {
+        ++*calls;
+        const std::size_t cuts[] = {0, std::min<std::size_t>(5, n), std::min<std::size_t>(21, n), n};
+        for (std::size_t k = 3; k-- > 0;) body(cuts[k], cuts[k + 1]);
+    }
+};
+
+// Serial steps against PyTorch's figures; the same steps split into parts
+// must give the same bits, with one call of ranges per step.
 template <class T, class Optimizer>
 void check_first_steps(const Optimizer& opt, const double (&expected)[5][count]) {
     std::vector<T> p(count), g(count);
     for (std::size_t i = 0; i < count; ++i) p[i] = static_cast<T>(initial_param(i));
+    std::vector<T> split = p;
     auto s = opt.template make_state<T>(count);
+    auto split_state = opt.template make_state<T>(count);
+    std::size_t range_calls = 0;
     for (std::size_t t = 1; t <= 5; ++t) {
         for (std::size_t i = 0; i < count; ++i) g[i] = static_cast<T>(gradient(t, i));
         opt.template step<T>(p, g, s);
+        opt.template step<T>(split, g, split_state, uneven_ranges{&range_calls});
+        CHECK(range_calls == t);
         for (std::size_t i = 0; i < count; ++i) {
             INFO("step ", t, ", parameter ", i);
             CHECK(double(p[i]) == close_to<T>(expected[t - 1][i]));
+            CHECK(split[i] == p[i]);
         }
     }
 }

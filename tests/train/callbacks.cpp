@@ -362,6 +362,44 @@ TEST_CASE("trainer::step keeps the last good weights when a step fails") {
     CHECK(t.step(x.data(), y.data(), 1, 1).failure == "the learning rate is -1 at step 0");
 }
 
+TEST_CASE("a step that fails after good ones restores the weights and moving statistics before it") {
+    // Enough weights that both threads share the update and its snapshot.
+    using wide_net = st::sequential<st::input<64>, st::dense<300>, st::batch_norm, st::relu, st::dense<1>>;
+    static_assert(wide_net::param_count > st::executor<wide_net>::split_from);
+    wide_net net{st::seed{3}};
+    st::trainer t(net, st::loss::mean_squared_error{}, st::optim::adam{.lr = 0.01},
+                  {.thread_count = st::threads{2}});
+    REQUIRE(t.exec().thread_count() == 2);
+    std::vector<float> x(16 * 64), y(16);
+    st::rng r(2);
+    for (auto& v : x) v = static_cast<float>(r.uniform(-1, 1));
+    for (auto& v : y) v = static_cast<float>(r.uniform(-1, 1));
+    for (std::uint64_t k = 1; k <= 3; ++k) REQUIRE(t.step(x.data(), y.data(), 16, k).ok());
+    const std::vector<float> weights(net.parameters().begin(), net.parameters().end());
+    const std::vector<float> statistics(net.state().begin(), net.state().end());
+    auto unchanged = [&] {
+        return same_bits(net.parameters(), weights) && same_bits(net.state(), statistics);
+    };
+
+    SUBCASE("the update overflows a weight") {
+        t.set_learning_rate(1e39);  // finite, but infinite in float
+        const auto failed = t.step(x.data(), y.data(), 16, 4);
+        CHECK(failed.failure == "the update made a weight NaN or infinite");
+        CHECK(unchanged());
+    }
+    SUBCASE("a gradient is NaN") {
+        y[5] = std::nanf("");
+        const auto failed = t.step(x.data(), y.data(), 16, 4);
+        CHECK(failed.failure.find("the loss is") != std::string::npos);
+        CHECK(unchanged());
+        y[5] = 0;
+    }
+    // Training goes on from there.
+    t.set_learning_rate(0.01);
+    REQUIRE(t.step(x.data(), y.data(), 16, 5).ok());
+    CHECK(!same_bits(net.parameters(), weights));
+}
+
 TEST_CASE("SIGINT during fit ends the epoch, runs the end hooks and reports the interruption") {
     // fit only catches SIGINT where nobody else does; doctest has a handler of its own.
     struct sigaction doctest_handler {};

@@ -76,10 +76,19 @@ inline batch<T> min(const batch<T>& a, const batch<T>& b) noexcept {
     return xsimd::min(a, b);
 }
 
-// a * b + c, one rounding where the target has FMA.
+// a * b + c, one rounding where the target has FMA, for batches and
+// scalars alike, so a loop's scalar tail rounds as its vectors do.
 template <class T>
 inline batch<T> fma(const batch<T>& a, const batch<T>& b, const batch<T>& c) noexcept {
     return xsimd::fma(a, b, c);
+}
+template <class T, std::enable_if_t<std::is_floating_point_v<T>, int> = 0>
+inline T fma(T a, T b, T c) noexcept {
+#ifdef __FMA__
+    return std::fma(a, b, c);
+#else
+    return a * b + c;
+#endif
 }
 
 template <class V>
@@ -138,6 +147,17 @@ inline void over_channels(Body&& body) {
     constexpr std::size_t w = width<T>, vectors_end = Channels / w * w;
     for (std::size_t c = 0; c < vectors_end; c += w) body(c, batch<T>{});
     for (std::size_t c = vectors_end; c < Channels; ++c) body(c, T{});
+}
+
+// Calls body(i, V{}) for i in [begin, end), stepping by V's width: V a
+// batch where a whole vector fits, then T for the tail. With load_as and
+// store_as, one spelling of an element-wise update serves both.
+template <class T, class Body>
+inline void over_range(std::size_t begin, std::size_t end, Body&& body) {
+    constexpr std::size_t w = width<T>;
+    std::size_t i = begin;
+    for (; i + w <= end; i += w) body(i, batch<T>{});
+    for (; i < end; ++i) body(i, T{});
 }
 
 // Applies f to n elements: vectors first, then a scalar tail through the same f.

@@ -182,7 +182,8 @@ struct layer_list<T, std::tuple<L...>> {
     static workspace_layout layout(std::size_t n) {
         workspace_layout w;
         line_carver<T> carve;
-        for (std::size_t i = 0; i + 1 < count; ++i) w.output[i] = carve.take(n * out_sizes[i]);
+        for (std::size_t i = 0; i + 1 < count; ++i)
+            w.output[i] = passes_input_on[i] ? w.output[i - 1] : carve.take(n * out_sizes[i]);
         const std::array<std::size_t, count> child_sizes{L::workspace_size(n)...};
         for (std::size_t i = 0; i < count; ++i) w.child[i] = carve.take(child_sizes[i]);
         for (auto& g : w.gradient) g = carve.take(n * inner_widest);
@@ -190,6 +191,14 @@ struct layer_list<T, std::tuple<L...>> {
         return w;
     }
     static std::size_t workspace_size(std::size_t n) { return layout(n).total; }
+
+    // Child i only reshapes, so its input serves as its output; not the first
+    // or last child, whose buffers the parent owns.
+    static constexpr std::array<bool, count> passes_input_on = [] {
+        std::array<bool, count> on{reshapes_only_v<L>...};
+        on[0] = on[count - 1] = false;
+        return on;
+    }();
 
     // Child I runs the activation layer after it in its own passes (see
     // fuses_activation); the activation's output is then the pair's, and
@@ -216,7 +225,7 @@ struct layer_list<T, std::tuple<L...>> {
         [&]<std::size_t... I>(std::index_sequence<I...>) {
             (
                 [&] {
-                    if constexpr (!fused_into_previous<I>()) {
+                    if constexpr (!fused_into_previous<I>() && !passes_input_on[I]) {
                         constexpr std::size_t last = fuses_next<I>() ? I + 1 : I;
                         T* y = last + 1 == count ? out : c.workspace + w.output[last];
                         const auto context = child_context(c, I, c.workspace + w.child[I]);
@@ -240,7 +249,7 @@ struct layer_list<T, std::tuple<L...>> {
             (
                 [&] {
                     constexpr std::size_t i = count - 1 - R;
-                    if constexpr (!fused_into_previous<i>()) {
+                    if constexpr (!fused_into_previous<i>() && !passes_input_on[i]) {
                         constexpr std::size_t last = fuses_next<i>() ? i + 1 : i;
                         const T* x = i == 0 ? in : c.workspace + w.output[i - 1];
                         const T* y = last + 1 == count ? out : c.workspace + w.output[last];

@@ -3,6 +3,7 @@
 // the batch forward pass is one matrix product.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <string_view>
@@ -39,7 +40,22 @@ struct dense_layer : Penalties {
     static constexpr bool split_worthwhile =
         Activation::elementwise && weight_count >= 100'000 && Units >= 2 * tile::nr;
 
-    static std::size_t workspace_size(std::size_t) { return 0; }
+    // The input gradient dout W^T would pack W^T (inputs x Units) on every
+    // call; din^T = W dout^T reads W in place instead, packing only dout^T
+    // (its columns padded to whole register tiles) and transposing the
+    // result. Worth it where W is large, at a depth W's rows can stream at.
+    static constexpr bool gradient_reads_weights_in_place =
+        weight_count >= 16384 && Units <= simd::max_fixed_depth;
+    static constexpr std::size_t gradient_tile_columns = simd::detail::gemm_tile<T, 2>::nr;
+    static std::size_t padded_samples(std::size_t n) {
+        return (n + gradient_tile_columns - 1) / gradient_tile_columns * gradient_tile_columns;
+    }
+    static std::size_t workspace_size(std::size_t n) {
+        if constexpr (gradient_reads_weights_in_place)
+            return round_up_to_line<T>(Units * padded_samples(n)) + inputs * padded_samples(n);
+        else
+            return 0;
+    }
     void bind_parameters(T* p) { params_ = p; }
     void initialize(rng& r) {
         Init::fill(params_, weight_count, inputs, Units, r);
@@ -79,14 +95,26 @@ struct dense_layer : Penalties {
     }
 
     void backward(const T* in, const T* out, T* dout, T* din, T* dparams, std::size_t n,
-                  const pass_context<T>&) const {
+                  const pass_context<T>& ctx) const {
         detail::bias_activation_backward<T, Activation, Units>(out, dout,
                                                                Bias ? dparams + weight_count : nullptr, n);
         simd::gemm<T, tile::vectors>(inputs, Units, n, {in, inputs, true, dout, Units, false, dparams, Units},
                                      true);
-        if (din)
+        if (!din) return;
+        if constexpr (gradient_reads_weights_in_place) {
+            const std::size_t columns = padded_samples(n);
+            T* const dout_t = ctx.workspace;
+            T* const din_t = ctx.workspace + round_up_to_line<T>(Units * columns);
+            simd::transpose(dout, n, Units, Units, dout_t, columns);
+            for (std::size_t u = 0; u < Units; ++u)
+                std::fill(dout_t + u * columns + n, dout_t + (u + 1) * columns, T(0));
+            simd::gemm_fixed_depth<T, Units, 2>(inputs, columns, weights(), dout_t, columns, din_t, columns,
+                                                false);
+            simd::transpose(din_t, inputs, n, columns, din, inputs);
+        } else {
             simd::gemm<T, simd::tile_vectors<T>(inputs)>(
                 n, inputs, Units, {dout, Units, false, weights(), Units, true, din, inputs}, false);
+        }
     }
 
 private:

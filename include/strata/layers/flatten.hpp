@@ -1,5 +1,7 @@
 // Flattens an image (H, W, C) into a vector (H*W*C) in NHWC order, as Keras
-// with channels_last. The memory does not move; only the shape changes.
+// with channels_last. The memory does not move; only the shape changes, so
+// layer lists skip its passes (reshapes_only) wherever its input stays
+// readable, and the copies below serve the rest.
 #pragma once
 
 #include <cstddef>
@@ -15,6 +17,7 @@ struct flatten_layer : parameter_free_layer {
     using in_shape = In;
     using out_shape = shape<In::size>;
     static constexpr std::string_view name = "flatten";
+    static constexpr bool reshapes_only = true;
     void forward(const T* in, T* out, std::size_t n, const pass_context<T>&) const {
         std::memcpy(out, in, n * In::size * sizeof(T));
     }

@@ -128,6 +128,14 @@ inline constexpr std::size_t sync_width_of = 0;
 template <class L>
 requires requires { L::sync_width; }
 inline constexpr std::size_t sync_width_of<L> = L::sync_width;
+// A layer whose output is its input read with another shape (flatten) states
+// `static constexpr bool reshapes_only = true`: layer lists then hand its
+// input on as its output and its gradient back unchanged, without a copy.
+template <class L>
+inline constexpr bool reshapes_only_v = false;
+template <class L>
+requires requires { L::reshapes_only; }
+inline constexpr bool reshapes_only_v<L> = L::reshapes_only;
 // A composite's param_count and state_count are the sizes of its slices,
 // which pad each child to a cache line; these are the scalars it really has.
 template <class L>

@@ -65,6 +65,16 @@ public:
     // layer needs whole-batch statistics, and then slices never synchronise.
     static constexpr std::size_t sync_width = list_type::sync_width;
     static constexpr auto out_sizes = list_type::out_sizes;
+    // Layer i only reshapes (flatten): its output is layer i - 1's, read in
+    // place. The first layer still copies, since the input is the caller's.
+    static constexpr std::array<bool, layer_count> aliases_previous = [] {
+        std::array<bool, layer_count> on{};
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((on[I] = I > 0 && detail::reshapes_only_v<layer_type<I>>), ...);
+        }
+        (std::make_index_sequence<layer_count>{});
+        return on;
+    }();
     // Largest value (or gradient) per sample that crosses any layer boundary.
     static constexpr std::size_t widest = [] {
         std::size_t w = in_shape::size;
@@ -147,7 +157,8 @@ public:
             if (n <= capacity) return;
             activation_offsets[0] = 0;
             for (std::size_t i = 0; i < layer_count; ++i)
-                activation_offsets[i + 1] = activation_offsets[i] + round_up_to_line<T>(n * out_sizes[i]);
+                activation_offsets[i + 1] =
+                    activation_offsets[i] + (aliases_previous[i] ? 0 : round_up_to_line<T>(n * out_sizes[i]));
             workspace_offsets[0] = 0;
             [&]<std::size_t... I>(std::index_sequence<I...>) {
                 ((workspace_offsets[I + 1] =
@@ -162,7 +173,11 @@ public:
             gradients.resize(param_offsets[layer_count]);
             capacity = n;
         }
-        T* output(std::size_t layer) noexcept { return activations.data() + activation_offsets[layer]; }
+        // An aliasing layer's output is the nearest earlier non-aliasing one's.
+        T* output(std::size_t layer) noexcept {
+            while (aliases_previous[layer]) --layer;
+            return activations.data() + activation_offsets[layer];
+        }
     };
 
     // Runs n samples through every layer; returns the last layer's output
@@ -179,6 +194,7 @@ public:
         [&]<std::size_t... I>(std::index_sequence<I...>) {
             (
                 [&] {
+                    if constexpr (aliases_previous[I]) return;  // x, the previous output, is this one's too
                     const auto layer_context = context(r, I, training, step_seed, first_sample, slice);
                     if constexpr (list_type::template fused_into_previous<I>()) {
                         if (training) return;
@@ -222,6 +238,7 @@ private:
     void backward_layer(replica& r, const T* in, T*& dout, T*& din, T* input_gradient, std::size_t n,
                         std::uint64_t step_seed, std::size_t first_sample, batch_slice slice) const {
         if constexpr (list_type::template fused_into_previous<I>()) return;  // in layer I - 1's backward
+        if constexpr (aliases_previous[I]) return;  // the gradient passes down unchanged
         const T* layer_in = I == 0 ? in : r.output(I - 1);
         const auto layer_context = context(r, I, true, step_seed, first_sample, slice);
         if constexpr (list_type::template fuses_next<I>())

@@ -45,26 +45,22 @@ struct adagrad {
         return s;
     }
 
-    template <class T>
-    void step(std::span<T> params, std::span<const T> grads, state_type<T>& s) const {
-        using V = simd::batch<T>;
-        constexpr std::size_t w = simd::width<T>;
-        const std::size_t n = params.size();
+    template <class T, class Ranges = serial_ranges>
+    void step(std::span<T> params, std::span<const T> grads, state_type<T>& s, Ranges ranges = {}) const {
         const T rate = static_cast<T>(lr), eps = static_cast<T>(epsilon);
         T* p = params.data();
         T* sum = s.sum.data();
         const T* g = grads.data();
-        std::size_t i = 0;
-        for (; i + w <= n; i += w) {
-            const V gi = simd::load(g + i);
-            const V si = simd::fma(gi, gi, simd::load(sum + i));
-            simd::store(sum + i, si);
-            simd::store(p + i, simd::load(p + i) - V(rate) * gi / (simd::sqrt(si) + V(eps)));
-        }
-        for (; i < n; ++i) {
-            sum[i] += g[i] * g[i];
-            p[i] -= rate * g[i] / (std::sqrt(sum[i]) + eps);
-        }
+        ranges(params.size(), [=](std::size_t begin, std::size_t end) {
+            simd::over_range<T>(begin, end, [=](std::size_t i, auto lanes) {
+                using V = decltype(lanes);
+                const V gi = simd::load_as<V>(g + i);
+                const V si = simd::fma(gi, gi, simd::load_as<V>(sum + i));
+                simd::store_as(sum + i, si);
+                simd::store_as(p + i,
+                               simd::fma(V(-rate), gi / (simd::sqrt(si) + V(eps)), simd::load_as<V>(p + i)));
+            });
+        });
     }
 };
 

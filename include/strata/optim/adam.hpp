@@ -54,11 +54,9 @@ adam_moments<T> make_adam_moments(std::size_t n) {
 
 // p = decay p - lr m_hat / (sqrt(v_hat) + eps). AdamW's decoupled weight decay
 // is decay = 1 - lr wd; folding it in keeps the update one pass over memory.
-template <class T>
+template <class T, class Ranges>
 void adam_update(std::span<T> params, std::span<const T> grads, adam_moments<T>& s, double lr, double beta1,
-                 double beta2, double epsilon, double decay) {
-    using V = simd::batch<T>;
-    constexpr std::size_t w = simd::width<T>;
+                 double beta2, double epsilon, double decay, Ranges&& ranges) {
     ++s.steps;
     const double t = static_cast<double>(s.steps);
     // 1 - beta in double: in float, 1 - 0.999f is off by 1e-5 relative, which
@@ -68,26 +66,22 @@ void adam_update(std::span<T> params, std::span<const T> grads, adam_moments<T>&
     const T step_size = static_cast<T>(lr / (1.0 - std::pow(beta1, t)));
     const T inv_sqrt_correction = static_cast<T>(1.0 / std::sqrt(1.0 - std::pow(beta2, t)));
     const T eps = static_cast<T>(epsilon), keep = static_cast<T>(decay);
-    const std::size_t n = params.size();
     T* p = params.data();
     T* m = s.m.data();
     T* v = s.v.data();
     const T* g = grads.data();
-    std::size_t i = 0;
-    for (; i + w <= n; i += w) {
-        const V gi = simd::load(g + i);
-        const V mi = simd::fma(V(b1), simd::load(m + i), V(c1) * gi);
-        const V vi = simd::fma(V(b2), simd::load(v + i), V(c2) * gi * gi);
-        simd::store(m + i, mi);
-        simd::store(v + i, vi);
-        const V denom = simd::sqrt(vi) * V(inv_sqrt_correction) + V(eps);
-        simd::store(p + i, V(keep) * simd::load(p + i) - V(step_size) * mi / denom);
-    }
-    for (; i < n; ++i) {
-        m[i] = b1 * m[i] + c1 * g[i];
-        v[i] = b2 * v[i] + c2 * g[i] * g[i];
-        p[i] = keep * p[i] - step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_correction + eps);
-    }
+    ranges(params.size(), [=](std::size_t begin, std::size_t end) {
+        simd::over_range<T>(begin, end, [=](std::size_t i, auto lanes) {
+            using V = decltype(lanes);
+            const V gi = simd::load_as<V>(g + i);
+            const V mi = simd::fma(V(b1), simd::load_as<V>(m + i), V(c1) * gi);
+            const V vi = simd::fma(V(b2), simd::load_as<V>(v + i), V(c2) * gi * gi);
+            simd::store_as(m + i, mi);
+            simd::store_as(v + i, vi);
+            const V denom = simd::fma(simd::sqrt(vi), V(inv_sqrt_correction), V(eps));
+            simd::store_as(p + i, simd::fma(V(keep), simd::load_as<V>(p + i), -(V(step_size) * mi / denom)));
+        });
+    });
 }
 
 }  // namespace detail
@@ -108,9 +102,9 @@ struct adam {
         return detail::make_adam_moments<T>(n);
     }
 
-    template <class T>
-    void step(std::span<T> params, std::span<const T> grads, state_type<T>& s) const {
-        detail::adam_update(params, grads, s, lr, beta1, beta2, epsilon, 1.0);
+    template <class T, class Ranges = serial_ranges>
+    void step(std::span<T> params, std::span<const T> grads, state_type<T>& s, Ranges ranges = {}) const {
+        detail::adam_update(params, grads, s, lr, beta1, beta2, epsilon, 1.0, ranges);
     }
 };
 

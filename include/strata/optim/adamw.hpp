@@ -36,9 +36,9 @@ struct adamw {
         return detail::make_adam_moments<T>(n);
     }
 
-    template <class T>
-    void step(std::span<T> params, std::span<const T> grads, state_type<T>& s) const {
-        detail::adam_update(params, grads, s, lr, beta1, beta2, epsilon, 1.0 - lr * weight_decay);
+    template <class T, class Ranges = serial_ranges>
+    void step(std::span<T> params, std::span<const T> grads, state_type<T>& s, Ranges ranges = {}) const {
+        detail::adam_update(params, grads, s, lr, beta1, beta2, epsilon, 1.0 - lr * weight_decay, ranges);
     }
 };
 

@@ -5,6 +5,13 @@
 //   template <class T> state_type<T> make_state(std::size_t n) const;  // validates, sizes for n params
 //   template <class T> void step(std::span<T> params, std::span<const T> grads,
 //                                state_type<T>& state) const;
+// Optionally, step may take a fourth argument, ranges: it then counts the
+// step once and calls ranges(n, body) once, body(begin, end) being the
+// element-wise update of parameters [begin, end). ranges calls body on parts
+// that cover [0, n) once each, possibly on several threads at once: that is
+// how the trainer spreads the update over its threads and keeps its snapshot
+// of the weights in the same pass. The built-in policies default it to
+// serial_ranges.
 // The state lives outside the policy so one policy object can be copied,
 // printed or tuned while training keeps its state. Gradient clipping is not
 // the optimizer's job: the training loop applies the policy's `clip` field
@@ -17,6 +24,14 @@
 #include <span>
 
 namespace strata {
+
+// The whole update in one part, on the calling thread.
+struct serial_ranges {
+    template <class Body>
+    void operator()(std::size_t n, Body&& body) const {
+        body(std::size_t{0}, n);
+    }
+};
 
 namespace detail {
 
@@ -39,6 +54,12 @@ template <class O, class T>
 concept optimizer_has_step = requires(const O& o, std::span<T> p, std::span<const T> g,
                                       typename O::template state_type<T>& s) {
     o.step(p, g, s);
+};
+
+template <class O, class T>
+concept optimizer_splits_step = requires(const O& o, std::span<T> p, std::span<const T> g,
+                                         typename O::template state_type<T>& s) {
+    o.step(p, g, s, serial_ranges{});
 };
 
 }  // namespace detail

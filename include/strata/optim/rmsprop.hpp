@@ -52,40 +52,19 @@ struct rmsprop {
         return s;
     }
 
-    template <class T>
-    void step(std::span<T> params, std::span<const T> grads, state_type<T>& s) const {
+    template <class T, class Ranges = serial_ranges>
+    void step(std::span<T> params, std::span<const T> grads, state_type<T>& s, Ranges ranges = {}) const {
         if (centered) {
-            if (momentum > 0) return update<T, true, true>(params, grads, s);
-            return update<T, true, false>(params, grads, s);
+            if (momentum > 0) return update<T, true, true>(params, grads, s, ranges);
+            return update<T, true, false>(params, grads, s, ranges);
         }
-        if (momentum > 0) return update<T, false, true>(params, grads, s);
-        update<T, false, false>(params, grads, s);
+        if (momentum > 0) return update<T, false, true>(params, grads, s, ranges);
+        update<T, false, false>(params, grads, s, ranges);
     }
 
 private:
-    // One formula for vectors and the scalar tail; U is T or simd::batch<T>.
-    template <class T, bool Centered, bool Momentum, class U>
-    static U direction(U g, U& v, U& a, U& b, U r, U one_minus_r, U eps, U mu) noexcept {
-        v = r * v + one_minus_r * g * g;
-        U var = v;
-        if constexpr (Centered) {
-            a = r * a + one_minus_r * g;
-            // v >= a^2 in exact arithmetic; rounding must not make sqrt NaN.
-            var = simd::max(v - a * a, U(T(0)));
-        }
-        const U d = g / (simd::sqrt(var) + eps);
-        if constexpr (Momentum) {
-            b = mu * b + d;
-            return b;
-        }
-        return d;
-    }
-
-    template <class T, bool Centered, bool Momentum>
-    void update(std::span<T> params, std::span<const T> grads, state_type<T>& s) const {
-        using V = simd::batch<T>;
-        constexpr std::size_t w = simd::width<T>;
-        const std::size_t n = params.size();
+    template <class T, bool Centered, bool Momentum, class Ranges>
+    void update(std::span<T> params, std::span<const T> grads, state_type<T>& s, Ranges& ranges) const {
         // 1 - rho in double, as PyTorch does; in float it would be off by 2e-7 relative.
         const T rate = static_cast<T>(lr), r = static_cast<T>(rho), c = static_cast<T>(1.0 - rho),
                 eps = static_cast<T>(epsilon), mu = static_cast<T>(momentum);
@@ -94,24 +73,27 @@ private:
         T* v = s.square_avg.data();
         T* a = s.grad_avg.data();
         T* b = s.momentum_buffer.data();
-        std::size_t i = 0;
-        for (; i + w <= n; i += w) {
-            V vi = simd::load(v + i), ai = Centered ? simd::load(a + i) : V(T(0)),
-              bi = Momentum ? simd::load(b + i) : V(T(0));
-            const V d =
-                direction<T, Centered, Momentum>(simd::load(g + i), vi, ai, bi, V(r), V(c), V(eps), V(mu));
-            simd::store(v + i, vi);
-            if constexpr (Centered) simd::store(a + i, ai);
-            if constexpr (Momentum) simd::store(b + i, bi);
-            simd::store(p + i, simd::load(p + i) - V(rate) * d);
-        }
-        for (; i < n; ++i) {
-            T ai = Centered ? a[i] : T(0), bi = Momentum ? b[i] : T(0);
-            const T d = direction<T, Centered, Momentum>(g[i], v[i], ai, bi, r, c, eps, mu);
-            if constexpr (Centered) a[i] = ai;
-            if constexpr (Momentum) b[i] = bi;
-            p[i] -= rate * d;
-        }
+        ranges(params.size(), [=](std::size_t begin, std::size_t end) {
+            simd::over_range<T>(begin, end, [=](std::size_t i, auto lanes) {
+                using V = decltype(lanes);
+                const V gi = simd::load_as<V>(g + i);
+                const V vi = simd::fma(V(r), simd::load_as<V>(v + i), V(c) * gi * gi);
+                simd::store_as(v + i, vi);
+                V var = vi;
+                if constexpr (Centered) {
+                    const V ai = simd::fma(V(r), simd::load_as<V>(a + i), V(c) * gi);
+                    simd::store_as(a + i, ai);
+                    // v >= a^2 in exact arithmetic; rounding must not make sqrt NaN.
+                    var = simd::max(simd::fma(-ai, ai, vi), V(T(0)));
+                }
+                V direction = gi / (simd::sqrt(var) + V(eps));
+                if constexpr (Momentum) {
+                    direction = simd::fma(V(mu), simd::load_as<V>(b + i), direction);
+                    simd::store_as(b + i, direction);
+                }
+                simd::store_as(p + i, simd::fma(V(-rate), direction, simd::load_as<V>(p + i)));
+            });
+        });
     }
 };
 

@@ -44,36 +44,27 @@ struct sgd {
         return s;
     }
 
-    template <class T>
-    void step(std::span<T> params, std::span<const T> grads, state_type<T>& s) const {
-        using V = simd::batch<T>;
-        constexpr std::size_t w = simd::width<T>;
-        const std::size_t n = params.size();
+    template <class T, class Ranges = serial_ranges>
+    void step(std::span<T> params, std::span<const T> grads, state_type<T>& s, Ranges ranges = {}) const {
         T* p = params.data();
         const T* g = grads.data();
-        const T rate = static_cast<T>(lr), mu = static_cast<T>(momentum), wd = static_cast<T>(weight_decay);
-        if (momentum == 0) {
-            simd::transform(p, g, p, n, [rate, wd](auto x, auto d) {
-                using U = decltype(x);
-                return x - U(rate) * (d + U(wd) * x);
-            });
-            return;
-        }
         T* v = s.velocity.data();
-        std::size_t i = 0;
-        for (; i + w <= n; i += w) {
-            const V pi = simd::load(p + i);
-            const V gi = simd::fma(V(wd), pi, simd::load(g + i));
-            const V vi = simd::fma(V(mu), simd::load(v + i), gi);
-            simd::store(v + i, vi);
-            const V direction = nesterov ? simd::fma(V(mu), vi, gi) : vi;
-            simd::store(p + i, pi - V(rate) * direction);
-        }
-        for (; i < n; ++i) {
-            const T gi = g[i] + wd * p[i];
-            v[i] = mu * v[i] + gi;
-            p[i] -= rate * (nesterov ? gi + mu * v[i] : v[i]);
-        }
+        const T rate = static_cast<T>(lr), mu = static_cast<T>(momentum), wd = static_cast<T>(weight_decay);
+        const bool with_momentum = momentum > 0, look_ahead = nesterov;
+        ranges(params.size(), [=](std::size_t begin, std::size_t end) {
+            simd::over_range<T>(begin, end, [=](std::size_t i, auto lanes) {
+                using V = decltype(lanes);
+                const V pi = simd::load_as<V>(p + i);
+                const V gi = simd::fma(V(wd), pi, simd::load_as<V>(g + i));
+                V direction = gi;
+                if (with_momentum) {
+                    const V vi = simd::fma(V(mu), simd::load_as<V>(v + i), gi);
+                    simd::store_as(v + i, vi);
+                    direction = look_ahead ? simd::fma(V(mu), vi, gi) : vi;
+                }
+                simd::store_as(p + i, simd::fma(V(-rate), direction, pi));
+            });
+        });
     }
 };
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -52,11 +53,7 @@ public:
     static constexpr std::size_t outputs = Net::out_shape::size;
 
     explicit executor(threads t = {})
-        : pool_(t),
-          replicas_(pool_.size()),
-          augmented_(pool_.size()),
-          partial_(pool_.size()),
-          part_finite_(pool_.size()) {
+        : pool_(t), replicas_(pool_.size()), augmented_(pool_.size()), partial_(pool_.size()) {
         gradients_.resize(Net::param_offsets[Net::layer_count]);
         if constexpr (Net::sync_width > 0) sync_.reserve(pool_.size(), Net::sync_width);
     }
@@ -170,6 +167,27 @@ public:
         pool_.run(slices, std::cref(work));
     }
 
+    // Below this many values, waking a thread costs more than it saves.
+    static constexpr std::size_t split_from = 16384;
+
+    // Runs body(begin, end) on contiguous parts of [0, n), one per thread
+    // from split_from values on, for element-wise passes over the
+    // parameters. Parts start on cache lines, so no two threads write one line.
+    template <class Body>
+    void for_parts(std::size_t n, const Body& body) {
+        const std::size_t parts = n < split_from ? 1 : pool_.size();
+        auto work = [&](std::size_t part) {
+            const std::size_t begin = std::min(n, round_up_to_line<T>(part * n / parts));
+            const std::size_t end =
+                part + 1 == parts ? n : std::min(n, round_up_to_line<T>((part + 1) * n / parts));
+            if (begin < end) body(begin, end);
+        };
+        if (parts == 1)
+            work(0);
+        else
+            pool_.run(parts, std::cref(work));
+    }
+
     std::span<const T> gradients() const noexcept { return gradients_.span(); }
     // Mutable for what training adds or changes before the step (penalties, clipping).
     std::span<T> writable_gradients() noexcept { return gradients_.span(); }
@@ -209,10 +227,8 @@ private:
     }
     // gradients_ = sum of the replicas' gradients; false if any is not finite.
     bool reduce_gradients(std::size_t slices) {
-        const std::size_t total = gradients_.size();
-        const std::size_t parts = pool_.size();
-        auto work = [&](std::size_t part) {
-            const std::size_t begin = part * total / parts, end = (part + 1) * total / parts;
+        std::atomic<bool> finite{true};
+        for_parts(gradients_.size(), [&](std::size_t begin, std::size_t end) {
             T* dst = gradients_.data();
             std::copy(replicas_[0].gradients.data() + begin, replicas_[0].gradients.data() + end,
                       dst + begin);
@@ -221,10 +237,9 @@ private:
                 simd::transform(dst + begin, src + begin, dst + begin, end - begin,
                                 [](auto a, auto b) { return a + b; });
             }
-            part_finite_[part] = simd::all_finite(dst + begin, end - begin);
-        };
-        pool_.run(parts, std::cref(work));
-        return std::all_of(part_finite_.begin(), part_finite_.end(), [](char ok) { return ok != 0; });
+            if (!simd::all_finite(dst + begin, end - begin)) finite.store(false, std::memory_order_relaxed);
+        });
+        return finite.load();
     }
 
     thread_pool pool_;
@@ -239,7 +254,6 @@ private:
     };
     // One slot per thread, sized with the pool so a step never allocates.
     std::vector<partial> partial_;
-    std::vector<char> part_finite_;  // char, not bool: threads write neighbouring slots
 };
 
 }  // namespace strata

@@ -33,6 +33,7 @@
 #include "../data/source.hpp"
 #include "../metrics/metrics.hpp"
 #include "../optim/clip.hpp"
+#include "../optim/optimizer.hpp"
 #include "../optim/schedule.hpp"
 #include "callbacks.hpp"
 #include "executor.hpp"
@@ -349,14 +350,13 @@ public:
             y = augmented_masks_.data();
         }
         last_targets_ = y;
-        std::copy(net_.parameters().begin(), net_.parameters().end(), last_good_.data());
         std::copy(net_.state().begin(), net_.state().end(), last_good_state_.data());
         const auto stats = exec_.train_batch(net_, x, y, count, loss_, key,
                                              augmenter_ ? &augmenter_ : nullptr, weights, outputs_out, share);
         const double penalty =
             detail::apply_weight_penalties(net_, exec_.writable_gradients(), settings_.global_penalty);
         if (!stats.finite || !std::isfinite(penalty)) {
-            restore_last_good();
+            restore_state();  // the weights are untouched yet
             const double batch_loss = stats.loss_sum / static_cast<double>(batch_count) + penalty;
             r.failure = std::isfinite(batch_loss) ? "a gradient is NaN or infinite"
                                                   : "the loss is " + std::to_string(batch_loss);
@@ -364,10 +364,9 @@ public:
             return r;
         }
         if constexpr (requires { live_.clip; }) optim::clip_gradients(live_.clip, exec_.writable_gradients());
-        live_.step(net_.parameters(), exec_.gradients(), optimizer_state_);
         ++steps_;
         // A finite gradient can still overflow a weight.
-        if (!simd::all_finite(net_.parameters().data(), net_.parameters().size())) {
+        if (!update_weights()) {
             restore_last_good();
             r.failure = "the update made a weight NaN or infinite";
             r.advice = "Lower the learning rate.";
@@ -686,9 +685,41 @@ private:
                                   "; every process must run the same fit on the same data");
     }
 
+    // The optimizer's step, keeping the weights it replaces in last_good_;
+    // false if it made any weight NaN or infinite. A policy that can split
+    // its update runs on every thread, in blocks small enough that the copy
+    // and the check read what the update just wrote from L1.
+    bool update_weights() {
+        const std::span<T> params = net_.parameters();
+        if constexpr (detail::optimizer_splits_step<Optimizer, T>) {
+            T* const p = params.data();
+            T* const keep = last_good_.data();
+            std::atomic<bool> finite{true};
+            auto ranges = [&](std::size_t n, const auto& update) {
+                exec_.for_parts(n, [&](std::size_t begin, std::size_t end) {
+                    constexpr std::size_t block = 2048;
+                    for (std::size_t b = begin; b < end; b += block) {
+                        const std::size_t e = std::min(end, b + block);
+                        std::copy(p + b, p + e, keep + b);
+                        update(b, e);
+                        if (!simd::all_finite(p + b, e - b)) finite.store(false, std::memory_order_relaxed);
+                    }
+                });
+            };
+            live_.step(params, exec_.gradients(), optimizer_state_, ranges);
+            return finite.load();
+        } else {
+            std::copy(params.begin(), params.end(), last_good_.data());
+            live_.step(params, exec_.gradients(), optimizer_state_);
+            return simd::all_finite(params.data(), params.size());
+        }
+    }
+    void restore_state() {
+        std::copy_n(last_good_state_.data(), last_good_state_.size(), net_.state().data());
+    }
     void restore_last_good() {
         std::copy_n(last_good_.data(), last_good_.size(), net_.parameters().data());
-        std::copy_n(last_good_state_.data(), last_good_state_.size(), net_.state().data());
+        restore_state();
     }
 
     Net& net_;

@@ -25,6 +25,15 @@ TEST_CASE("composites' backward matches finite differences") {
                                 st::shape<2, 2, 2>>(3);
         require_gradients_match<st::chain<st::conv2d<3, 1, st::tanh>, st::flatten>, st::shape<2, 2, 2>>(3);
     }
+    SUBCASE("chains with a max_pool doing its convolution's activation and bias gradient") {
+        using first_and_last = st::chain<st::conv2d<3, 3, st::tanh, st::same>, st::max_pool<2>>;
+        static_assert(first_and_last::bind<double, st::shape<5, 5, 2>>::list_type::pools_next<0>());
+        require_gradients_match<first_and_last, st::shape<5, 5, 2>>(3);  // 5x5 leaves a border unpooled
+        using inside = st::chain<st::conv2d<3, 1, st::elu>, st::conv2d<4, 3, st::tanh, st::same, st::no_bias>,
+                                 st::max_pool<2>, st::conv2d<2, 1>>;
+        static_assert(inside::bind<double, st::shape<4, 4, 2>>::list_type::pools_next<1>());
+        require_gradients_match<inside, st::shape<4, 4, 2>>(3);
+    }
     SUBCASE("residual with the identity shortcut, batch_norm in training mode") {
         require_gradients_match<st::residual<st::conv2d<2, 3, st::tanh, st::same>, st::batch_norm, st::elu,
                                              st::conv2d<2, 3, st::same>>,

@@ -81,6 +81,8 @@ TEST_CASE("whole-network backward matches finite differences (double)") {
     CHECK(worst < 1e-7);
     // flatten reads conv 2's output in place: no buffer of its own, no copy.
     static_assert(net_t::aliases_previous[3] && !net_t::aliases_previous[2]);
+    // max_pool does conv 1's activation and bias gradient in its own pass.
+    static_assert(net_t::list_type::pools_next<0>() && !net_t::list_type::pools_next<2>());
     CHECK(rep.output(3) == rep.output(2));
     CHECK(rep.activation_offsets[4] == rep.activation_offsets[3]);
 }

@@ -17,6 +17,7 @@
 #include "../core/random.hpp"
 #include "activation.hpp"
 #include "layer.hpp"
+#include "max_pool.hpp"
 
 namespace strata {
 
@@ -217,6 +218,23 @@ struct layer_list<T, std::tuple<L...>> {
         else
             return fuses_next<I - 1>();
     }
+    // Child I + 1, a max_pool, does the start of child I's backward pass in
+    // its own (see pools_gradient); the forward passes stay apart.
+    template <std::size_t I>
+    static constexpr bool pools_next() {
+        if constexpr (I + 1 < count)
+            return pools_gradient<type<I>, type<I + 1>>::value && !fuses_next<I>() &&
+                   !fused_into_previous<I>();
+        else
+            return false;
+    }
+    template <std::size_t I>
+    static constexpr bool pooled_into_previous() {
+        if constexpr (I == 0)
+            return false;
+        else
+            return pools_next<I - 1>();
+    }
 
     // out receives the last child's output; c.workspace holds the layout above.
     void forward(const T* in, T* out, std::size_t n, const pass_context<T>& c) const {
@@ -249,7 +267,8 @@ struct layer_list<T, std::tuple<L...>> {
             (
                 [&] {
                     constexpr std::size_t i = count - 1 - R;
-                    if constexpr (!fused_into_previous<i>() && !passes_input_on[i]) {
+                    if constexpr (!fused_into_previous<i>() && !passes_input_on[i] &&
+                                  !pooled_into_previous<i>()) {
                         constexpr std::size_t last = fuses_next<i>() ? i + 1 : i;
                         const T* x = i == 0 ? in : c.workspace + w.output[i - 1];
                         const T* y = last + 1 == count ? out : c.workspace + w.output[last];
@@ -257,7 +276,16 @@ struct layer_list<T, std::tuple<L...>> {
                         T* const spare = c.workspace + w.gradient[d == c.workspace + w.gradient[0] ? 1 : 0];
                         T* d_in = i == 0 ? din : spare;
                         const auto context = child_context(c, i, c.workspace + w.child[i]);
-                        if constexpr (fuses_next<i>())
+                        if constexpr (pools_next<i>()) {
+                            // d, the pool's gradient, is spent once routed: the child's gradient
+                            // goes there, unless d is the parent's, sized for the pool's output.
+                            const T* pooled = i + 2 == count ? out : c.workspace + w.output[i + 1];
+                            T* const other =
+                                c.workspace + w.gradient[spare == c.workspace + w.gradient[0] ? 1 : 0];
+                            if (i > 0) d_in = d == other ? d : other;
+                            backward_pooled(std::get<i>(layers), std::get<i + 1>(layers), x, y, pooled, d,
+                                            spare, d_in, dparams + param_offsets[i], n, context);
+                        } else if constexpr (fuses_next<i>())
                             std::get<i>(layers).template backward_activated<typename type<i + 1>::activation>(
                                 x, y, d, d_in, dparams + param_offsets[i], n, context);
                         else

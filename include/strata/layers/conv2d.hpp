@@ -369,8 +369,17 @@ struct conv2d_layer : Penalties {
 
     void backward(const T* in, const T* out, T* dout, T* din, T* dparams, std::size_t n,
                   const pass_context<T>& ctx) const {
-        detail::bias_activation_backward<T, Activation, Filters>(
-            out, dout, Bias ? dparams + weight_count : nullptr, n * OH * OW);
+        detail::bias_activation_backward<T, Activation, Filters>(out, dout, bias_gradient(dparams),
+                                                                 n * OH * OW);
+        backward_from_activated(in, dout, din, dparams, n, ctx);
+    }
+    static T* bias_gradient(T* dparams) noexcept { return Bias ? dparams + weight_count : nullptr; }
+
+    // The rest of backward once dout has been through the activation's
+    // derivative and the bias gradient is added (by backward, or by a
+    // max_pool after this layer: see detail::pools_gradient).
+    void backward_from_activated(const T* in, T* dout, T* din, T* dparams, std::size_t n,
+                                 const pass_context<T>& ctx) const {
         // W^T, (filters x patch), lets dout W^T read both operands in place;
         // the convolution path reads the turned kernel, (Kernel^2 x filters) x C.
         T* weights_t = ctx.workspace + column_floats(n);

@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <cstddef>
 #include <string_view>
+#include <type_traits>
 
 #include "../core/simd.hpp"
+#include "activation.hpp"
 #include "layer.hpp"
 #include "pooling.hpp"
 
@@ -50,9 +52,30 @@ struct max_pool_layer : parameter_free_layer {
         }
     }
 
+    // The backward pass of the layer before, with element-wise Activation,
+    // as far as its activation and bias: din = the routed gradient times
+    // Activation's derivative at the pooled value, and dbias (when not null)
+    // += din's sums over pixels, taken over the pooled outputs.
+    template <class Activation>
+    void backward_through(const T* in, const T* out, const T* dout, T* din, T* dbias, std::size_t n) const
+        requires(Stride == Pool) {
+        alignas(64) T sums[C] = {};
+        route<Activation>(in, out, dout, din, n, sums);
+        if (dbias)
+            for (std::size_t c = 0; c < C; ++c) dbias[c] += sums[c];
+    }
+
     void backward(const T* in, const T* out, T* dout, T* din, T*, std::size_t n,
                   const pass_context<T>&) const {
         if (!din) return;
+        route<identity>(in, out, dout, din, n, nullptr);
+    }
+
+private:
+    // din = dout routed to each window's maximum, times Activation's
+    // derivative there; with sums, their per-channel totals added to it.
+    template <class Activation>
+    void route(const T* in, const T* out, const T* dout, T* din, std::size_t n, T* sums) const {
         constexpr std::size_t w = simd::width<T>;
         using V = simd::batch<T>;
         // Non-overlapping windows write every covered input exactly once, so
@@ -70,7 +93,9 @@ struct max_pool_layer : parameter_free_layer {
                 std::size_t c = 0;
                 // The window's first element equal to the pooled maximum takes the gradient.
                 for (; c + w <= C; c += w) {
-                    const V top = simd::load(pooled + c), g = simd::load(grad + c), zero(T(0));
+                    const V top = simd::load(pooled + c), zero(T(0));
+                    const V g = simd::load(grad + c) * Activation::derivative_from_output(top);
+                    if (sums) simd::store(sums + c, simd::load(sums + c) + g);
                     auto unclaimed = top == top;  // all true
                     for (std::size_t ky = 0; ky < Pool; ++ky)
                         for (std::size_t kx = 0; kx < Pool; ++kx) {
@@ -82,13 +107,15 @@ struct max_pool_layer : parameter_free_layer {
                         }
                 }
                 for (; c < C; ++c) {
+                    const T g = grad[c] * Activation::derivative_from_output(pooled[c]);
+                    if (sums) sums[c] += g;
                     bool claimed = false;
                     for (std::size_t ky = 0; ky < Pool; ++ky)
                         for (std::size_t kx = 0; kx < Pool; ++kx) {
                             const std::size_t at = geometry::in_offset(oy, ox, ky, kx) + c;
                             const bool hit = !claimed && image[at] == pooled[c];
                             claimed = claimed || hit;
-                            const T routed = hit ? grad[c] : T(0);
+                            const T routed = hit ? g : T(0);
                             dimage[at] = disjoint ? routed : dimage[at] + routed;
                         }
                 }
@@ -96,6 +123,36 @@ struct max_pool_layer : parameter_free_layer {
         }
     }
 };
+
+namespace detail {
+// Layer runs its backward from a gradient that already went through its
+// activation and bias (backward_from_activated), so a disjoint max_pool after
+// it can do that part while it routes its gradient: at a window's maximum
+// the activation's derivative is the one at the pooled value, and every
+// other position gets none. Saves the layer's own pass over a gradient four
+// times the pool's.
+template <class Layer, class Next>
+struct pools_gradient : std::false_type {};
+template <class Layer, class T, class In, std::size_t Pool>
+requires(Layer::activation::elementwise&& requires(const Layer& l, const T* x, T* y, std::size_t n,
+                                                   const pass_context<T>& c) {
+    l.backward_from_activated(x, y, y, y, n, c);
+    Layer::bias_gradient(y);
+}) struct pools_gradient<Layer, max_pool_layer<T, In, Pool, Pool>> : std::true_type {
+};
+
+// Such a pair's backward: the pool's gradient (pool_dout) through the
+// layer's activation into scratch (the size of layer_out), then the
+// layer's backward from there; din may be pool_dout's buffer.
+template <class Layer, class Pool, class T>
+void backward_pooled(const Layer& layer, const Pool& pool, const T* in, const T* layer_out, const T* pool_out,
+                     const T* pool_dout, T* scratch, T* din, T* dparams, std::size_t n,
+                     const pass_context<T>& layer_context) {
+    pool.template backward_through<typename Layer::activation>(layer_out, pool_out, pool_dout, scratch,
+                                                               Layer::bias_gradient(dparams), n);
+    layer.backward_from_activated(in, scratch, din, dparams, n, layer_context);
+}
+}  // namespace detail
 
 template <std::size_t Pool, std::size_t Stride = Pool>
 struct max_pool {

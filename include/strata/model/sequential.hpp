@@ -239,8 +239,16 @@ private:
                         std::uint64_t step_seed, std::size_t first_sample, batch_slice slice) const {
         if constexpr (list_type::template fused_into_previous<I>()) return;  // in layer I - 1's backward
         if constexpr (aliases_previous[I]) return;  // the gradient passes down unchanged
+        if constexpr (list_type::template pooled_into_previous<I>()) return;  // in layer I - 1's backward
         const T* layer_in = I == 0 ? in : r.output(I - 1);
         const auto layer_context = context(r, I, true, step_seed, first_sample, slice);
+        if constexpr (list_type::template pools_next<I>()) {
+            // dout, the pool's gradient, is spent once routed: this layer's goes there, so no swap.
+            detail::backward_pooled(std::get<I>(layers_.layers), std::get<I + 1>(layers_.layers), layer_in,
+                                    r.output(I), r.output(I + 1), dout, din, I == 0 ? input_gradient : dout,
+                                    r.gradients.data() + param_offsets[I], n, layer_context);
+            return;
+        }
         if constexpr (list_type::template fuses_next<I>())
             std::get<I>(layers_.layers)
                 .template backward_activated<typename layer_type<I + 1>::activation>(

@@ -201,39 +201,43 @@ struct layer_list<T, std::tuple<L...>> {
         return on;
     }();
 
+    // Whether Pair<child I, child I + 1> holds, and whether it holds for
+    // child I and the one before it.
+    template <template <class, class> class Pair, std::size_t I>
+    static constexpr bool pairs_with_next() {
+        if constexpr (I + 1 < count)
+            return Pair<type<I>, type<I + 1>>::value;
+        else
+            return false;
+    }
+    template <template <class, class> class Pair, std::size_t I>
+    static constexpr bool pairs_with_previous() {
+        if constexpr (I == 0)
+            return false;
+        else
+            return pairs_with_next<Pair, I - 1>();
+    }
+
     // Child I runs the activation layer after it in its own passes (see
     // fuses_activation); the activation's output is then the pair's, and
     // child I's own output buffer goes unused.
     template <std::size_t I>
     static constexpr bool fuses_next() {
-        if constexpr (I + 1 < count)
-            return fuses_activation<type<I>, type<I + 1>>::value;
-        else
-            return false;
+        return pairs_with_next<fuses_activation, I>();
     }
     template <std::size_t I>
     static constexpr bool fused_into_previous() {
-        if constexpr (I == 0)
-            return false;
-        else
-            return fuses_next<I - 1>();
+        return pairs_with_previous<fuses_activation, I>();
     }
     // Child I + 1, a max_pool, does the start of child I's backward pass in
     // its own (see pools_gradient); the forward passes stay apart.
     template <std::size_t I>
     static constexpr bool pools_next() {
-        if constexpr (I + 1 < count)
-            return pools_gradient<type<I>, type<I + 1>>::value && !fuses_next<I>() &&
-                   !fused_into_previous<I>();
-        else
-            return false;
+        return pairs_with_next<pools_gradient, I>() && !fuses_next<I>() && !fused_into_previous<I>();
     }
     template <std::size_t I>
     static constexpr bool pooled_into_previous() {
-        if constexpr (I == 0)
-            return false;
-        else
-            return pools_next<I - 1>();
+        return pairs_with_previous<pools_gradient, I>();
     }
 
     // out receives the last child's output; c.workspace holds the layout above.

@@ -18,7 +18,8 @@ TEST_CASE_TEMPLATE("gemm agrees with the reference loop in every transpose mode 
     const std::size_t sizes[][3] = {{1, 1, 1},      {7, 5, 3},      {15, 33, 17},   {29, 65, 257},
                                     {1, 10, 1600},  {130, 64, 288}, {300, 9, 31},   {1, 200, 37},
                                     {2, 150, 9},    {2, 96, 5},     {61, 16, 144},  {33, 48, 600},
-                                    {144, 144, 16}, {3, 8, 40},     {32, 130, 128}, {5, 7, 19}};
+                                    {144, 144, 16}, {3, 8, 40},     {32, 130, 128}, {5, 7, 19},
+                                    {9, 32, 700}};  // conv1's weight gradient: 6 + 3 rows, two depth blocks
     for (const auto& size : sizes)
         for (int mode = 0; mode < 8; ++mode) {
             const std::size_t m = size[0], n = size[1], k = size[2];  // INFO captures them

@@ -55,6 +55,15 @@ TEST_CASE("composites' backward matches finite differences") {
         using in = st::shape<4, 4, 2>;
         static_assert(
             st::detail::fuses_activation<identity_block::bind<double, in>, st::elu::bind<double, in>>::value);
+        // Blocks ending in batch_norm add the shortcut in its store (ResNet's two kinds).
+        using resnet_projecting = st::residual<st::conv2d<4, 3, st::same, st::stride<2>>, st::batch_norm,
+                                               st::tanh, st::conv2d<4, 3, st::same>, st::batch_norm,
+                                               st::shortcut<st::conv2d<4, 1, st::stride<2>>, st::batch_norm>>;
+        static_assert(identity_block::bind<double, in>::block_type::last_adds<st::elu>());
+        static_assert(resnet_projecting::bind<double, st::shape<5, 5, 2>>::block_type::last_adds<st::tanh>());
+        static_assert(!projecting_block::bind<double, st::shape<5, 5, 2>>::block_type::last_adds<st::tanh>());
+        require_gradients_match<st::chain<resnet_projecting, st::tanh>, st::shape<5, 5, 2>>(3);
+        require_gradients_match<resnet_projecting, st::shape<5, 5, 2>>(3);  // the sum alone
         require_gradients_match<st::chain<identity_block, st::elu>, in>(3);
         require_gradients_match<st::chain<projecting_block, st::tanh>, st::shape<5, 5, 2>>(3);
         require_gradients_match<st::chain<identity_block, st::elu, identity_block, st::elu>, in>(2, 4);

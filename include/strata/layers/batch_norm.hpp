@@ -103,60 +103,17 @@ struct batch_norm_layer {
     // backward takes that out. Two passes over the activations fewer each way.
     template <class Activation>
     void forward_activated(const T* in, T* out, std::size_t n, const pass_context<T>& ctx) const {
-        const std::size_t rows = n * pixels;
-        T* mean = ctx.workspace;
-        T* inv_std = ctx.workspace + channels;
-        if (ctx.training) {
-            // One pass for sum and sum of squares of x - shift. The shift (the
-            // moving mean, the same in every slice) keeps the variance
-            // E[(x-shift)^2] - E[x-shift]^2 from cancelling when |mean| >> std.
-            // Copied: the first slice updates the moving mean once the sums are
-            // combined, while the others may still be reading the shift.
-            alignas(64) std::array<T, channels> shift;
-            std::copy_n(state_, channels, shift.data());
-            std::array<double, 2 * channels + 1> sums{};
-            sum_rows(rows, sums.data(), [&](std::size_t at, std::size_t c, auto v) {
-                using V = decltype(v);
-                const V d = simd::load_as<V>(in + at) - simd::load_as<V>(shift.data() + c);
-                return std::array<V, 2>{d, d * d};
-            });
-            sums[2 * channels] = static_cast<double>(rows);
-            ctx.all_reduce(sums);
-            // A process with no samples in this batch (data-parallel training
-            // without synchronised statistics) has nothing to normalise or learn from.
-            if (sums[2 * channels] == 0) return;
-            const double count = sums[2 * channels];
-            for (std::size_t c = 0; c < channels; ++c) {
-                const double shifted_mean = sums[c] / count;
-                const double batch_mean = shifted_mean + shift[c];
-                const double variance =
-                    std::max(0.0, sums[channels + c] / count - shifted_mean * shifted_mean);
-                mean[c] = static_cast<T>(batch_mean);
-                inv_std[c] = static_cast<T>(1.0 / std::sqrt(variance + epsilon_));
-                if (ctx.participant == 0) {
-                    state_[c] = static_cast<T>(momentum_ * state_[c] + (1 - momentum_) * batch_mean);
-                    state_[channels + c] =
-                        static_cast<T>(momentum_ * state_[channels + c] + (1 - momentum_) * variance);
-                }
-            }
-        } else {
-            for (std::size_t c = 0; c < channels; ++c) {
-                mean[c] = state_[c];
-                inv_std[c] = static_cast<T>(1.0 / std::sqrt(double(state_[channels + c]) + epsilon_));
-            }
-        }
-        // y = x scale + shift, per channel.
-        alignas(64) std::array<T, channels> scale, shift;
-        for (std::size_t c = 0; c < channels; ++c) {
-            scale[c] = gamma()[c] * inv_std[c];
-            shift[c] = beta()[c] - mean[c] * scale[c];
-        }
-        detail::over_rows<T, channels>(0, rows, [&](std::size_t at, std::size_t c, auto v) {
-            using V = decltype(v);
-            simd::store_as(out + at,
-                           Activation::value(simd::load_as<V>(in + at) * simd::load_as<V>(scale.data() + c) +
-                                             simd::load_as<V>(shift.data() + c)));
-        });
+        normalize<Activation>(in, nullptr, out, n, ctx);
+    }
+
+    // out = Activation(batch_norm(in) + addend): a residual block's sum (and
+    // the activation after it) in the store of its last layer, so the block's
+    // own output is never written. Backward does not need it: with no
+    // activation of its own, backward_activated reads no output.
+    template <class Activation>
+    void forward_added(const T* in, const T* addend, T* out, std::size_t n,
+                       const pass_context<T>& ctx) const {
+        normalize<Activation>(in, addend, out, n, ctx);
     }
 
     // dout is dloss/dout; with an activation it becomes dloss/d(batch_norm's
@@ -216,6 +173,67 @@ struct batch_norm_layer {
     }
 
 private:
+    // forward_activated and forward_added: statistics (batch or moving), then
+    // one pass that normalizes, adds addend when there is one, and activates.
+    template <class Activation>
+    void normalize(const T* in, const T* addend, T* out, std::size_t n, const pass_context<T>& ctx) const {
+        const std::size_t rows = n * pixels;
+        T* mean = ctx.workspace;
+        T* inv_std = ctx.workspace + channels;
+        if (ctx.training) {
+            // One pass for sum and sum of squares of x - shift. The shift (the
+            // moving mean, the same in every slice) keeps the variance
+            // E[(x-shift)^2] - E[x-shift]^2 from cancelling when |mean| >> std.
+            // Copied: the first slice updates the moving mean once the sums are
+            // combined, while the others may still be reading the shift.
+            alignas(64) std::array<T, channels> shift;
+            std::copy_n(state_, channels, shift.data());
+            std::array<double, 2 * channels + 1> sums{};
+            sum_rows(rows, sums.data(), [&](std::size_t at, std::size_t c, auto v) {
+                using V = decltype(v);
+                const V d = simd::load_as<V>(in + at) - simd::load_as<V>(shift.data() + c);
+                return std::array<V, 2>{d, d * d};
+            });
+            sums[2 * channels] = static_cast<double>(rows);
+            ctx.all_reduce(sums);
+            // A process with no samples in this batch (data-parallel training
+            // without synchronised statistics) has nothing to normalise or learn from.
+            if (sums[2 * channels] == 0) return;
+            const double count = sums[2 * channels];
+            for (std::size_t c = 0; c < channels; ++c) {
+                const double shifted_mean = sums[c] / count;
+                const double batch_mean = shifted_mean + shift[c];
+                const double variance =
+                    std::max(0.0, sums[channels + c] / count - shifted_mean * shifted_mean);
+                mean[c] = static_cast<T>(batch_mean);
+                inv_std[c] = static_cast<T>(1.0 / std::sqrt(variance + epsilon_));
+                if (ctx.participant == 0) {
+                    state_[c] = static_cast<T>(momentum_ * state_[c] + (1 - momentum_) * batch_mean);
+                    state_[channels + c] =
+                        static_cast<T>(momentum_ * state_[channels + c] + (1 - momentum_) * variance);
+                }
+            }
+        } else {
+            for (std::size_t c = 0; c < channels; ++c) {
+                mean[c] = state_[c];
+                inv_std[c] = static_cast<T>(1.0 / std::sqrt(double(state_[channels + c]) + epsilon_));
+            }
+        }
+        // y = x scale + shift, per channel.
+        alignas(64) std::array<T, channels> scale, shift;
+        for (std::size_t c = 0; c < channels; ++c) {
+            scale[c] = gamma()[c] * inv_std[c];
+            shift[c] = beta()[c] - mean[c] * scale[c];
+        }
+        detail::over_rows<T, channels>(0, rows, [&](std::size_t at, std::size_t c, auto v) {
+            using V = decltype(v);
+            V y = simd::load_as<V>(in + at) * simd::load_as<V>(scale.data() + c) +
+                  simd::load_as<V>(shift.data() + c);
+            if (addend) y = y + simd::load_as<V>(addend + at);
+            simd::store_as(out + at, Activation::value(y));
+        });
+    }
+
     // For the K terms term(row * channels + c, c, V{}) returns as std::array<V, K>:
     // sums[k * channels + c] += their sum over rows. Terms are added in T
     // within blocks of rows and in double across blocks, which keeps float

@@ -240,8 +240,25 @@ struct layer_list<T, std::tuple<L...>> {
         return pairs_with_previous<pools_gradient, I>();
     }
 
+    // Whether the last child can write Activation(its output + addend) in its
+    // own store (forward_added), for forward_adding.
+    template <class Activation>
+    static constexpr bool last_adds() {
+        return !fused_into_previous<count - 1>() &&
+               requires(const type<count - 1>& last, const T* x, T* y, const pass_context<T>& c) {
+            last.template forward_added<Activation>(x, x, y, std::size_t{}, c);
+        };
+    }
+
     // out receives the last child's output; c.workspace holds the layout above.
     void forward(const T* in, T* out, std::size_t n, const pass_context<T>& c) const {
+        forward_adding<identity, false>(in, nullptr, out, n, c);
+    }
+    // With Adds (see last_adds), out = Activation(last child's output +
+    // addend), and the last child's own output is never written.
+    template <class Activation, bool Adds = true>
+    void forward_adding(const T* in, const T* addend, T* out, std::size_t n, const pass_context<T>& c) const {
+        static_assert(!Adds || last_adds<Activation>());
         const auto w = layout(n);
         const T* x = in;
         [&]<std::size_t... I>(std::index_sequence<I...>) {
@@ -251,7 +268,9 @@ struct layer_list<T, std::tuple<L...>> {
                         constexpr std::size_t last = fuses_next<I>() ? I + 1 : I;
                         T* y = last + 1 == count ? out : c.workspace + w.output[last];
                         const auto context = child_context(c, I, c.workspace + w.child[I]);
-                        if constexpr (fuses_next<I>())
+                        if constexpr (Adds && I + 1 == count)
+                            std::get<I>(layers).template forward_added<Activation>(x, addend, y, n, context);
+                        else if constexpr (fuses_next<I>())
                             std::get<I>(layers).template forward_activated<typename type<I + 1>::activation>(
                                 x, y, n, context);
                         else

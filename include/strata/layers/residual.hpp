@@ -173,10 +173,23 @@ struct residual_layer<T, In, Shortcut, std::tuple<BlockSpecs...>> {
 
     // With the activation that follows (ResNet's relu after the sum) applied
     // in the sum's pass: out = Activation(x + f(x)); backward takes that out.
+    // Where the block's last layer can (batch_norm: ResNet's blocks), the sum
+    // and the activation go into its store, and f(x) is never written; its
+    // backward then reads no output of its own.
     template <class Activation>
     void forward_activated(const T* in, T* out, std::size_t n, const pass_context<T>& c) const {
         const layout w(n);
         T* ws = c.workspace;
+        if constexpr (block_type::template last_adds<Activation>()) {
+            const T* x = in;
+            if constexpr (projects) {
+                T* s = ws + w.shortcut_out;
+                shortcut_path.forward(in, s, n, child_context(c, block_type::count, ws + w.shortcut));
+                x = s;
+            }
+            block.template forward_adding<Activation>(in, x, out, n, with_workspace(c, ws + w.block));
+            return;
+        }
         T* f = ws + w.block_out;
         block.forward(in, f, n, with_workspace(c, ws + w.block));
         const T* x = in;
